@@ -1,0 +1,1 @@
+"""HTTP boundary: one package per portal. Views parse, call one operation, and render."""

@@ -1,0 +1,52 @@
+"""Staff log in (platform admins, client admins, provider users) and log out for everyone."""
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, session, url_for
+from flask_login import current_user, login_user, logout_user
+
+from blueprints.auth import bp
+from blueprints.auth.forms import LoginForm
+from blueprints.common import home_url_for
+from caas.core.extensions import db, limiter
+from caas.tenancy import operations
+
+WRONG_CREDENTIALS = "Invalid e-mail or password."
+
+
+def login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.route("/")
+def index():
+    if current_user.is_authenticated:
+        return redirect(home_url_for(current_user))
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(login_limit, methods=["POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(home_url_for(current_user))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = operations.authenticate_staff(db.session, form.email.data, form.password.data)
+        if user is None:
+            db.session.rollback()
+            form.password.errors.append(WRONG_CREDENTIALS)
+        else:
+            db.session.commit()
+            session.clear()  # a fresh session at login: nothing from before carries over
+            login_user(user)
+            return redirect(home_url_for(user))
+    return render_template("auth/login.html", form=form), 200 if not form.errors else 422
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    slug = current_user.client.slug if current_user.is_authenticated and current_user.role.value == "borrower" else None
+    logout_user()
+    session.clear()
+    flash("You have been logged out.", "info")
+    return redirect(url_for("borrower.login", client_slug=slug) if slug else url_for("auth.login"))

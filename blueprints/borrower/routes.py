@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user
+
+from blueprints.auth.forms import LoginForm, SignupForm
+from blueprints.auth.routes import WRONG_CREDENTIALS, login_limit
+from blueprints.borrower import bp
+from caas.core import tenant
+from caas.core.errors import DomainError
+from caas.core.extensions import db, limiter
+from caas.tenancy import operations
+from caas.tenancy.models import Role
+
+PUBLIC = {"borrower.login", "borrower.signup"}
+
+
+@bp.url_value_preprocessor
+def pull_client(endpoint, values):
+    g.client_slug = values.pop("client_slug", None)
+
+
+@bp.url_defaults
+def add_client(endpoint, values):
+    if "client_slug" not in values and g.get("client_slug"):
+        values["client_slug"] = g.client_slug
+
+
+@bp.before_request
+def guard():
+    """Resolve the tenant from the slug (404 when unknown), then require one of its borrowers."""
+    client = operations.get_client_by_slug(db.session, g.client_slug or "")
+    if client is None:
+        abort(404)
+    g.client = client
+    if not client.is_active:
+        return render_template("borrower/suspended.html", client=client), 403
+    user_is_authenticated = current_user.is_authenticated  # loads the user (and its tenant) first
+    tenant.set_tenant(client.id, db.session)
+    if request.endpoint in PUBLIC:
+        return None
+    if not user_is_authenticated:
+        return redirect(url_for("borrower.login", next=request.full_path))
+    if current_user.role != Role.borrower or current_user.client_id != client.id:
+        abort(403)
+    return None
+
+
+@bp.context_processor
+def brand():
+    return {"client": g.get("client")}
+
+
+@bp.route("/")
+def home():
+    return render_template("borrower/home.html")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(login_limit, methods=["POST"])
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = operations.authenticate_borrower(db.session, g.client, form.email.data, form.password.data)
+        if user is None:
+            db.session.rollback()
+            form.password.errors.append(WRONG_CREDENTIALS)
+        else:
+            db.session.commit()
+            session.clear()
+            login_user(user)
+            return redirect(url_for("borrower.home"))
+    return render_template("borrower/login.html", form=form), 200 if not form.errors else 422
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+def signup():
+    form = SignupForm()
+    if form.validate_on_submit():
+        try:
+            user = operations.register_borrower(db.session, g.client, email=form.email.data,
+                                                full_name=form.full_name.data, password=form.password.data)
+        except DomainError as exc:
+            db.session.rollback()
+            getattr(form, exc.field or "email").errors.append(exc.message)
+        else:
+            db.session.commit()
+            session.clear()
+            login_user(user)
+            flash(f"Welcome to {g.client.display_name}.", "success")
+            return redirect(url_for("borrower.home"))
+    return render_template("borrower/signup.html", form=form), 200 if not form.errors else 422

@@ -1,0 +1,42 @@
+"""Helpers every portal uses: HTMX-aware rendering, the acting user as an audit Actor."""
+from __future__ import annotations
+
+from flask import g, render_template, request
+from flask_login import current_user
+
+from caas.audit.operations import Actor
+from caas.core.extensions import htmx
+
+
+def wants_partial() -> bool:
+    """A partial only for HTMX requests that are neither boosted nor a history restore."""
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+
+def render(page: str, partial: str | None = None, **context):
+    """Render ``partial`` alone for a plain HTMX request, else the full ``page`` (which includes it)."""
+    if partial and wants_partial():
+        return render_template(partial, **context)
+    return render_template(page, **context)
+
+
+def actor() -> Actor:
+    user = current_user if current_user.is_authenticated else None
+    return Actor(
+        user_id=user.id if user else None,
+        role=user.role.value if user else "anonymous",
+        ip_address=request.remote_addr,
+        request_id=g.get("request_id"),
+    )
+
+
+def home_url_for(user) -> str:
+    from flask import url_for
+
+    from caas.tenancy.models import Role
+
+    if user.role == Role.borrower:
+        return url_for("borrower.home", client_slug=user.client.slug)
+    if user.role == Role.provider_user:
+        return url_for("provider.home")
+    return url_for("admin.home")

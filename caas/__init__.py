@@ -1,0 +1,1 @@
+"""CaaS domain package: business logic by area. Knows nothing of HTTP requests."""

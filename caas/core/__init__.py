@@ -1,0 +1,1 @@
+"""Infrastructure shared by every business area: database, tenancy context, jobs, logs, metrics."""

@@ -1,0 +1,31 @@
+"""Column helpers shared by the models of every area."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, Uuid, func
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+
+
+def utcnow_column() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+class IdMixin:
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False
+    )
+
+
+class TenantMixin:
+    """A row a tenant owns. Its table must get row-level security in its migration (rls.enable)."""
+
+    @declared_attr
+    def client_id(cls) -> Mapped[uuid.UUID]:  # noqa: N805
+        return mapped_column(Uuid, ForeignKey("clients.id", ondelete="RESTRICT"), nullable=False, index=True)

@@ -1,0 +1,1 @@
+"""Events: the transactional outbox (jobs to send, domain events) and, later, webhooks and notices."""

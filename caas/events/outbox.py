@@ -1,0 +1,158 @@
+"""The transactional outbox.
+
+``enqueue_job`` and ``record_event`` add a row to the caller's transaction. Nothing reaches Redis
+until that transaction commits; a rollback discards the rows and the pending list together. After
+commit the rows are pushed and marked sent; a row that could not be pushed (Redis down) stays
+unsent and the relay (``relay``) re-sends it later, claiming rows with FOR UPDATE SKIP LOCKED so
+two relays never send the same row at once.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
+
+from caas.core import jobs
+from caas.events.models import OutboxKind, OutboxMessage
+
+log = logging.getLogger(__name__)
+
+_PENDING = "caas_outbox_pending"
+DISPATCH_EVENT = "caas.events.jobs.dispatch_event"
+
+
+def enqueue_job(
+    session: Session,
+    func: str,
+    *,
+    queue: str = "default",
+    args: list[Any] | None = None,
+    kwargs: dict[str, Any] | None = None,
+    job_id: str | None = None,
+    client_id: uuid.UUID | None = None,
+    timeout: int = 300,
+) -> OutboxMessage:
+    """Write a job to the outbox in the caller's transaction. It is sent to Redis after commit.
+
+    ``func`` is a dotted path; ``args``/``kwargs`` must be JSON (pass ids, never objects).
+    ``job_id`` makes a run unique (``billing:2026-10:<client>``); by default it is the row id.
+    """
+    jobs.queue_name(queue)  # refuse an unknown queue now, not after commit
+    message_id = uuid.uuid4()
+    message = OutboxMessage(
+        id=message_id,
+        client_id=client_id,
+        kind=OutboxKind.job,
+        queue=queue,
+        func=func,
+        args=list(args or []),
+        kwargs=dict(kwargs or {}),
+        job_id=job_id or f"outbox:{message_id}",
+        timeout=timeout,
+    )
+    session.add(message)
+    session.info.setdefault(_PENDING, []).append(message_id)
+    return message
+
+
+def record_event(session: Session, client_id: uuid.UUID, event_type: str, data: dict[str, Any]) -> OutboxMessage:
+    """Record a domain event (``credit.application.submitted`` …) for delivery to the tenant."""
+    message_id = uuid.uuid4()
+    message = OutboxMessage(
+        id=message_id,
+        client_id=client_id,
+        kind=OutboxKind.event,
+        queue="events",
+        func=DISPATCH_EVENT,
+        args=[str(message_id)],
+        kwargs={},
+        job_id=f"event:{message_id}",
+        timeout=60,
+        event_type=event_type,
+        payload=data,
+    )
+    session.add(message)
+    session.info.setdefault(_PENDING, []).append(message_id)
+    return message
+
+
+def _send(rows: list[Any]) -> tuple[list[str], dict[str, str]]:
+    sent, errors = [], {}
+    for row in rows:
+        try:
+            jobs.push(
+                queue_=row.queue, func=row.func, args=row.args, kwargs=row.kwargs, job_id=row.job_id,
+                timeout=row.timeout, client_id=str(row.client_id) if row.client_id else None,
+                outbox_id=str(row.id),
+            )
+            sent.append(str(row.id))
+        except Exception as exc:  # Redis down or slow: the relay will try again.
+            errors[str(row.id)] = f"{type(exc).__name__}: {exc}"[:500]
+            log.warning("outbox send failed", extra={"outbox_id": str(row.id), "error": errors[str(row.id)]})
+    return sent, errors
+
+
+def _mark(conn: Connection, sent: list[str], errors: dict[str, str]) -> None:
+    if sent:
+        conn.execute(text("SELECT caas_outbox_mark_sent(CAST(:ids AS uuid[]))"), {"ids": sent})
+    for message_id, error in errors.items():
+        conn.execute(text("SELECT caas_outbox_mark_failed(CAST(:id AS uuid), :err)"), {"id": message_id, "err": error})
+
+
+_FETCH = text("SELECT * FROM caas_outbox_fetch(CAST(:ids AS uuid[]))")
+_CLAIM = text("SELECT * FROM caas_outbox_claim(:limit, :min_age)")
+
+
+def _run_on(bind: Engine | Connection, work) -> Any:
+    if isinstance(bind, Engine):
+        with bind.begin() as conn:
+            return work(conn)
+    return work(bind)  # tests: the session is bound to one connection inside a transaction
+
+
+def flush_pending(bind: Engine | Connection, ids: list[uuid.UUID]) -> int:
+    """Push the committed rows ``ids`` now. Returns how many reached Redis."""
+    def work(conn: Connection) -> int:
+        rows = conn.execute(_FETCH, {"ids": [str(i) for i in ids]}).all()
+        sent, errors = _send(rows)
+        _mark(conn, sent, errors)
+        return len(sent)
+    return _run_on(bind, work)
+
+
+def relay(bind: Engine | Connection, *, limit: int = 200, min_age_seconds: int = 10) -> int:
+    """Re-send unsent rows older than ``min_age_seconds``. Safe to run in several processes."""
+    def work(conn: Connection) -> int:
+        rows = conn.execute(_CLAIM, {"limit": limit, "min_age": min_age_seconds}).all()
+        sent, errors = _send(rows)
+        _mark(conn, sent, errors)
+        if rows:
+            log.info("outbox relay", extra={"claimed": len(rows), "sent": len(sent)})
+        return len(sent)
+    return _run_on(bind, work)
+
+
+def install(session_class=Session) -> None:
+    """After commit, push what the transaction wrote; after rollback, forget it."""
+    if getattr(install, "_done", False):
+        return
+
+    @event.listens_for(session_class, "after_commit")
+    def _after_commit(session):  # noqa: ANN001
+        ids = session.info.pop(_PENDING, None)
+        if not ids:
+            return
+        try:
+            flush_pending(session.get_bind(), ids)
+        except Exception:  # never fail a committed request; the relay covers it
+            log.exception("outbox flush failed; relay will re-send")
+
+    @event.listens_for(session_class, "after_soft_rollback")
+    def _after_rollback(session, previous_transaction):  # noqa: ANN001
+        session.info.pop(_PENDING, None)
+
+    install._done = True  # type: ignore[attr-defined]

@@ -1,0 +1,1 @@
+"""Loans: loan maths, loans, repayments, delinquency, collections, hardship."""

@@ -1,0 +1,1 @@
+"""Tenancy: clients (tenants), providers, users and roles."""

@@ -1,0 +1,108 @@
+"""Configuration classes. Every value comes from the environment; tests pass overrides.
+
+Two database URLs matter:
+- ``DATABASE_URL``: the owner's connection. Migrations and set-up (roles, grants) run with it.
+- ``APP_DATABASE_URL``: the application role's connection (not superuser, NOBYPASSRLS), which the
+  web app and the workers use, so row-level security applies to everything they do. When it is not
+  set it is derived from DATABASE_URL with the user swapped for ``DB_APP_ROLE``.
+"""
+from __future__ import annotations
+
+import os
+from sqlalchemy.engine import make_url
+
+
+def app_url_from_owner(owner_url: str, role: str, password: str) -> str:
+    url = make_url(owner_url).set(username=role, password=password)
+    return url.render_as_string(hide_password=False)
+
+
+def psycopg_url(url: str) -> str:
+    """Accept postgres:// and postgresql:// URLs and use the psycopg 3 driver for them."""
+    parsed = make_url(url)
+    if parsed.drivername in {"postgres", "postgresql"}:
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", "")
+    DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/caas")
+    DB_APP_ROLE = os.environ.get("DB_APP_ROLE", "caas_app")
+    DB_APP_PASSWORD = os.environ.get("DB_APP_PASSWORD", "caas_app_dev_password")
+    APP_DATABASE_URL = os.environ.get("APP_DATABASE_URL", "")
+    REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    REDIS_SOCKET_TIMEOUT = float(os.environ.get("REDIS_SOCKET_TIMEOUT", "2.0"))
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "connect_args": {"connect_timeout": 3}}
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = True
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = 60 * 60 * 8
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = 60 * 60 * 8
+
+    # argon2id cost; OWASP's second recommended profile (19 MiB, t=2) as the floor.
+    ARGON2_TIME_COST = int(os.environ.get("ARGON2_TIME_COST", "2"))
+    ARGON2_MEMORY_COST = int(os.environ.get("ARGON2_MEMORY_COST", str(19 * 1024)))
+    ARGON2_PARALLELISM = 1
+
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "caas-rl")
+    RATELIMIT_HEADERS_ENABLED = True
+
+    RQ_QUEUE_PREFIX = os.environ.get("RQ_QUEUE_PREFIX", "")
+    JOB_DEFAULT_TIMEOUT = 300
+    OUTBOX_RELAY_INTERVAL = int(os.environ.get("OUTBOX_RELAY_INTERVAL", "30"))
+    OUTBOX_RELAY_MIN_AGE = int(os.environ.get("OUTBOX_RELAY_MIN_AGE", "10"))
+
+    LOG_JSON = _bool("LOG_JSON", True)
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    TESTING = False
+    DEBUG = False
+
+    @classmethod
+    def finalise(cls, values: dict) -> dict:
+        """Derive values that depend on others (the app URL from the owner URL)."""
+        values["DATABASE_URL"] = psycopg_url(values["DATABASE_URL"])
+        if values.get("APP_DATABASE_URL"):
+            values["APP_DATABASE_URL"] = psycopg_url(values["APP_DATABASE_URL"])
+        else:
+            values["APP_DATABASE_URL"] = app_url_from_owner(
+                values["DATABASE_URL"], values["DB_APP_ROLE"], values["DB_APP_PASSWORD"]
+            )
+        values["SQLALCHEMY_DATABASE_URI"] = values["APP_DATABASE_URL"]
+        values.setdefault("RATELIMIT_STORAGE_URI", values["REDIS_URL"])
+        return values
+
+
+class DevelopmentConfig(Config):
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-secret-change-me")
+    LOG_JSON = _bool("LOG_JSON", False)
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret"
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 8 * 1024
+    LOGIN_RATE_LIMIT = "1000 per minute"
+    LOG_JSON = False
+
+
+def load(name: str | None = None) -> dict:
+    name = name or os.environ.get("CAAS_ENV", "production")
+    cls = {"development": DevelopmentConfig, "testing": TestingConfig}.get(name, Config)
+    values = {k: getattr(cls, k) for k in dir(cls) if k.isupper()}
+    return values
