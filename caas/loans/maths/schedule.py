@@ -19,7 +19,7 @@ than half a minor unit per period.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import Enum
@@ -347,7 +347,3 @@ def build_schedule(terms: LoanTerms) -> Schedule:
     )
     return Schedule(terms, installments, level, tuple(rates))
 
-
-def with_terms(terms: LoanTerms, **changes: object) -> LoanTerms:
-    """A copy of ``terms`` with some fields changed (validated again)."""
-    return replace(terms, **changes)
