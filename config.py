@@ -83,7 +83,9 @@ class Config:
                 values["DATABASE_URL"], values["DB_APP_ROLE"], values["DB_APP_PASSWORD"]
             )
         values["SQLALCHEMY_DATABASE_URI"] = values["APP_DATABASE_URL"]
-        values.setdefault("RATELIMIT_STORAGE_URI", values["REDIS_URL"])
+        redis_url = values["REDIS_URL"]
+        values.setdefault("RATELIMIT_STORAGE_URI",
+                          "redis+" + redis_url if redis_url.startswith("unix://") else redis_url)
         return values
 
 

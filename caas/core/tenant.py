@@ -50,8 +50,10 @@ def set_tenant(client_id: uuid.UUID | None, session: Session | None = None, *, a
     token = _current.set(TenantContext(client_id=client_id, all_tenants=all_tenants))
     if isinstance(session, scoped_session):
         session = session()
-    if session is not None and session.in_transaction():
-        apply_to(session.connection())
+    if session is not None:
+        transaction = session.get_transaction()
+        if transaction is not None and transaction.is_active:
+            apply_to(session.connection())
     return token
 
 

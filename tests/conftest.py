@@ -1,0 +1,122 @@
+"""Test fixtures: real PostgreSQL and Redis, schema built once per session, each test rolled back.
+
+The app under test connects as the non-superuser application role, so row-level security applies
+to the tests exactly as in production. Set-up and inspection that needs the owner use ``owner``.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import services  # noqa: E402
+
+TEST_DB = os.environ.get("CAAS_TEST_DB", "caas_test")
+TEST_REDIS_DB = 15
+
+
+@pytest.fixture(scope="session")
+def found_services():
+    found = services.resolve(TEST_DB, probe_local=True, instance=ROOT / "instance" / "test",
+                             redis_db=TEST_REDIS_DB)
+    yield found
+
+
+def _recreate_database(owner_url: str) -> None:
+    url = make_url(owner_url)
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE datname = :d AND pid <> pg_backend_pid()"), {"d": url.database})
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}"'))
+        conn.execute(text(f'CREATE DATABASE "{url.database}"'))
+    admin.dispose()
+
+
+def make_config(found) -> dict:
+    from config import psycopg_url
+
+    return {
+        "CAAS_ENV": "testing",
+        "DATABASE_URL": psycopg_url(found.database_url),
+        "REDIS_URL": found.redis_url,
+        "DB_APP_ROLE": "caas_app",
+        "DB_APP_PASSWORD": "caas_app_test_password",
+        "RATELIMIT_KEY_PREFIX": "caas-test-rl",
+        "SERVER_NAME": None,
+    }
+
+
+@pytest.fixture(scope="session")
+def app(found_services):
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from caas.core import dbsetup, jobs
+
+    config = make_config(found_services)
+    _recreate_database(config["DATABASE_URL"])
+    application = create_app(config)
+    with application.app_context():
+        upgrade(directory=str(ROOT / "migrations"))
+    dbsetup.ensure_app_role(config["DATABASE_URL"], config["DB_APP_ROLE"], config["DB_APP_PASSWORD"])
+    jobs.connection().flushdb()
+    return application
+
+
+@pytest.fixture(scope="session")
+def owner(app):
+    """An engine connected as the owner (superuser): set-up, inspection, tampering."""
+    engine = create_engine(app.config["DATABASE_URL"])
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def db(app):
+    """The app's session, bound to one connection whose transaction is rolled back after the test.
+
+    Sessions join it with SAVEPOINTs (join_transaction_mode="create_savepoint"), so code under test
+    may commit and roll back as it does in production.
+    """
+    from caas.core import jobs, tenant
+    from caas.core.extensions import db as database
+
+    ctx = app.app_context()
+    ctx.push()
+    connection = database.engine.connect()
+    transaction = connection.begin()
+    engines = database._app_engines[app]
+    original = engines[None]
+    engines[None] = connection
+    database.session.remove()
+    try:
+        yield database.session
+    finally:
+        database.session.remove()
+        engines[None] = original
+        transaction.rollback()
+        connection.close()
+        tenant.reset()
+        jobs.connection().flushdb()
+        ctx.pop()
+
+
+@pytest.fixture
+def client(app, db):
+    return app.test_client()
+
+
+@pytest.fixture
+def redis_conn(app):
+    from caas.core import jobs
+
+    return jobs.connection()

@@ -1,0 +1,61 @@
+"""Factories: build test data through the real operations, under the right tenant."""
+from __future__ import annotations
+
+import itertools
+import uuid
+
+from caas.audit.operations import Actor
+from caas.core import tenant
+from caas.tenancy import operations
+from caas.tenancy.models import Client, Provider, Role, User
+
+PASSWORD = "correct-horse-battery"
+_seq = itertools.count(1)
+SYSTEM = Actor.system("test")
+
+
+def client(session, **overrides) -> Client:
+    n = next(_seq)
+    values = dict(slug=f"client-{n}-{uuid.uuid4().hex[:6]}", legal_name=f"Client {n} Ltd",
+                  display_name=f"Client {n}", country="NG", currency="NGN", brand_colour="#123456")
+    values.update(overrides)
+    made = operations.create_client(session, SYSTEM, **values)
+    session.flush()
+    return made
+
+
+def provider(session, **overrides) -> Provider:
+    n = next(_seq)
+    values = dict(legal_name=f"Provider {n} {uuid.uuid4().hex[:6]}", licence_number=f"LIC-{n}", country="NG")
+    values.update(overrides)
+    return operations.create_provider(session, SYSTEM, **values)
+
+
+def user(session, role: Role, *, client: Client | None = None, provider: Provider | None = None,
+         email: str | None = None, password: str = PASSWORD, full_name: str | None = None) -> User:
+    n = next(_seq)
+    email = email or f"{role.value}-{n}-{uuid.uuid4().hex[:6]}@example.com"
+    kwargs = dict(role=role, email=email, full_name=full_name or f"{role.value.title()} {n}", password=password,
+                  client_id=client.id if client else None, provider_id=provider.id if provider else None)
+    if client is not None:
+        with tenant.tenant_scope(client.id, session):
+            made = operations.create_user(session, **kwargs)
+    else:
+        made = operations.create_user(session, **kwargs)
+    return made
+
+
+def platform_admin(session, **kw) -> User:
+    return user(session, Role.platform_admin, **kw)
+
+
+def client_admin(session, client_: Client, **kw) -> User:
+    return user(session, Role.client_admin, client=client_, **kw)
+
+
+def borrower(session, client_: Client, **kw) -> User:
+    return user(session, Role.borrower, client=client_, **kw)
+
+
+def provider_user(session, provider_: Provider, **kw) -> User:
+    return user(session, Role.provider_user, provider=provider_, **kw)
