@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from flask import g
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -65,11 +66,43 @@ def app(found_services):
     config = make_config(found_services)
     _recreate_database(config["DATABASE_URL"])
     application = create_app(config)
+    application.register_blueprint(_test_blueprint())
+
+    def fresh_g():
+        # Tests keep one app context pushed (for db.session), and Flask reuses it for every test
+        # request, so `g` would carry the CSRF token and the logged-in user from one request into
+        # the next. In production each request gets a new app context; give tests the same.
+        for key in list(g):
+            g.pop(key)
+
+    application.before_request_funcs.setdefault(None, []).insert(0, fresh_g)
     with application.app_context():
         upgrade(directory=str(ROOT / "migrations"))
     dbsetup.ensure_app_role(config["DATABASE_URL"], config["DB_APP_ROLE"], config["DB_APP_PASSWORD"])
     jobs.connection().flushdb()
     return application
+
+
+def _test_blueprint():
+    """Routes that exist only in the test app: a view that writes to the outbox and then fails."""
+    from flask import Blueprint
+
+    from caas.core.extensions import db as database
+    from caas.events import outbox
+
+    bp = Blueprint("_test", __name__, url_prefix="/_test")
+
+    @bp.route("/enqueue-then-fail", methods=["POST"])
+    def enqueue_then_fail():
+        outbox.enqueue_job(database.session, "tests.foundation.jobs_for_tests.record_tenant", queue="default")
+        database.session.flush()
+        raise RuntimeError("boom after enqueue")
+
+    @bp.route("/boom")
+    def boom():
+        raise RuntimeError("secret internals")
+
+    return bp
 
 
 @pytest.fixture(scope="session")

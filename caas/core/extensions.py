@@ -24,7 +24,9 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+# create_savepoint only matters when a session is bound to a connection already in a transaction
+# (the tests); it lets code under test commit and roll back inside the test's transaction.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False, "join_transaction_mode": "create_savepoint"})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

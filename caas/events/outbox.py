@@ -9,6 +9,7 @@ two relays never send the same row at once.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from typing import Any
 
@@ -22,6 +23,7 @@ from caas.events.models import OutboxKind, OutboxMessage
 log = logging.getLogger(__name__)
 
 _PENDING = "caas_outbox_pending"
+JOB_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
 DISPATCH_EVENT = "caas.events.jobs.dispatch_event"
 
 
@@ -39,9 +41,12 @@ def enqueue_job(
     """Write a job to the outbox in the caller's transaction. It is sent to Redis after commit.
 
     ``func`` is a dotted path; ``args``/``kwargs`` must be JSON (pass ids, never objects).
-    ``job_id`` makes a run unique (``billing:2026-10:<client>``); by default it is the row id.
+    ``job_id`` makes a run unique (``billing-2026-10-<client>``: RQ allows letters, digits, ``_``
+    and ``-``); by default it is the row id.
     """
-    jobs.queue_name(queue)  # refuse an unknown queue now, not after commit
+    jobs.queue_name(queue)  # refuse an unknown queue or a bad job id now, not after commit
+    if job_id is not None and not JOB_ID_RE.match(job_id):
+        raise ValueError(f"job id {job_id!r} may contain only letters, digits, '_' and '-'")
     message_id = uuid.uuid4()
     message = OutboxMessage(
         id=message_id,
@@ -51,7 +56,7 @@ def enqueue_job(
         func=func,
         args=list(args or []),
         kwargs=dict(kwargs or {}),
-        job_id=job_id or f"outbox:{message_id}",
+        job_id=job_id or f"outbox-{message_id}",
         timeout=timeout,
     )
     session.add(message)
@@ -70,7 +75,7 @@ def record_event(session: Session, client_id: uuid.UUID, event_type: str, data: 
         func=DISPATCH_EVENT,
         args=[str(message_id)],
         kwargs={},
-        job_id=f"event:{message_id}",
+        job_id=f"event-{message_id}",
         timeout=60,
         event_type=event_type,
         payload=data,
