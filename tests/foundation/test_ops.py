@@ -1,0 +1,159 @@
+"""Operations: liveness, readiness, metrics, error pages, request ids, HTMX partials."""
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from tests import factories
+from tests.conftest import make_config
+from tests.helpers import get, login
+
+
+@pytest.fixture
+def broken_app(found_services):
+    """An app whose database and Redis do not answer (nothing listens on port 1)."""
+    from app import create_app
+
+    config = make_config(found_services)
+    config.update(DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:1/caas_test",
+                  APP_DATABASE_URL="postgresql+psycopg://caas_app@127.0.0.1:1/caas_test",
+                  REDIS_URL="redis://127.0.0.1:1/0")
+    application = create_app(config)
+    yield application
+    from caas.core import jobs
+    jobs.configure(found_services.redis_url)  # create_app reconfigured the process-wide queue settings
+
+
+def test_healthz_and_readyz(client):
+    assert get(client, "/healthz").get_json() == {"status": "ok"}
+    ready = get(client, "/readyz")
+    assert ready.status_code == 200 and ready.get_json() == {"status": "ready"}
+
+
+def test_readyz_names_the_failing_parts(broken_app):
+    response = broken_app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["failing"] == ["database", "redis"]
+
+
+def test_readyz_names_redis_alone_when_only_redis_is_down(app, client):
+    from caas.core import jobs
+
+    real = jobs.settings.redis_url
+    jobs.settings.redis_url = "redis://127.0.0.1:1/0"
+    try:
+        response = get(client, "/readyz")
+    finally:
+        jobs.settings.redis_url = real
+    assert response.status_code == 503 and response.get_json()["failing"] == ["redis"]
+
+
+def test_pages_show_a_friendly_503_when_the_database_is_down(broken_app):
+    response = broken_app.test_client().get("/c/demo/login", base_url="https://localhost")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 503
+    assert "cannot reach our database" in body
+    assert "Traceback" not in body and "psycopg" not in body and "OperationalError" not in body
+
+
+def test_unexpected_error_is_a_500_page_without_internals(client):
+    response = get(client, "/_test/boom")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "Something went wrong" in body
+    assert "secret internals" not in body and "Traceback" not in body
+
+
+def test_404_page_and_api_json_errors(client):
+    page = get(client, "/no/such/page")
+    assert page.status_code == 404 and 'data-testid="error-page"' in page.get_data(as_text=True)
+    api = get(client, "/api/v1/no-such-thing")
+    assert api.status_code == 404 and api.get_json()["error"]["code"] == "not_found"
+
+
+def test_metrics_expose_latency_jobs_and_queue_depth(client):
+    get(client, "/healthz")
+    text = get(client, "/metrics").get_data(as_text=True)
+    assert 'caas_http_request_duration_seconds_bucket{endpoint="ops.healthz"' in text
+    for queue in ("scoring", "payouts", "billing", "events", "default"):
+        assert f'caas_queue_depth{{queue="{queue}"}} 0.0' in text
+
+
+def test_job_metrics_count_finished_jobs(app, db, client):
+    from caas.core import tenant, worker
+    from caas.events import outbox
+
+    c = factories.client(db)
+    with tenant.tenant_scope(c.id, db):
+        outbox.enqueue_job(db, "tests.foundation.jobs_for_tests.record_tenant", queue="default", client_id=c.id)
+        db.commit()
+    assert 'caas_queue_depth{queue="default"} 1.0' in get(client, "/metrics").get_data(as_text=True)
+    worker.run(app, ["default"], burst=True, with_cron=False)
+    text = get(client, "/metrics").get_data(as_text=True)
+    assert 'caas_jobs_total{queue="default",status="finished"} 1.0' in text
+    assert 'caas_job_duration_seconds_total{queue="default",status="finished"}' in text
+    assert 'caas_queue_depth{queue="default"} 0.0' in text
+
+
+def test_request_id_is_echoed_and_logged(client):
+    import io
+
+    from caas.core.logs import ContextFilter, JsonFormatter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(ContextFilter())
+    handler.setFormatter(JsonFormatter())
+    logging.getLogger().addHandler(handler)
+    try:
+        response = get(client, "/_test/boom", headers={"X-Request-ID": "req-abc-123"})
+    finally:
+        logging.getLogger().removeHandler(handler)
+    assert response.headers["X-Request-ID"] == "req-abc-123"
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    error = next(line for line in lines if line["msg"] == "unhandled error")
+    assert error["request_id"] == "req-abc-123" and error["level"] == "ERROR"
+    assert "secret internals" in error["exc"]  # in the log for us, never on the page
+
+
+def test_htmx_gets_the_partial_and_responses_vary_on_hx_request(client, db):
+    full = get(client, "/no/such/page")
+    partial = get(client, "/no/such/page", headers={"HX-Request": "true"})
+    boosted = get(client, "/no/such/page", headers={"HX-Request": "true", "HX-Boosted": "true"})
+    assert "<html" in full.get_data(as_text=True)
+    assert "<html" not in partial.get_data(as_text=True) and 'data-testid="error-page"' in partial.get_data(as_text=True)
+    assert "<html" in boosted.get_data(as_text=True)
+    assert "HX-Request" in full.headers["Vary"]
+
+
+def test_htmx_history_restore_gets_the_full_page(client):
+    from blueprints.common import wants_partial
+    from flask import current_app
+
+    with current_app.test_request_context("/", headers={"HX-Request": "true", "HX-History-Restore-Request": "true"}):
+        assert wants_partial() is False
+    with current_app.test_request_context("/", headers={"HX-Request": "true"}):
+        assert wants_partial() is True
+
+
+def test_base_page_sends_csrf_token_for_htmx_and_loads_vendored_assets(client, db):
+    c = factories.client(db, slug="brand-co", brand_colour="#ff5500")
+    db.commit()
+    body = get(client, "/c/brand-co/login").get_data(as_text=True)
+    assert '<meta name="csrf-token"' in body
+    assert "vendor/htmx/htmx.min.js" in body and "vendor/bootstrap/bootstrap.min.css" in body
+    assert "--brand: #ff5500" in body
+    for asset in ("/static/vendor/htmx/htmx.min.js", "/static/js/app.js"):
+        assert get(client, asset).status_code == 200
+    assert "X-CSRFToken" in get(client, "/static/js/app.js").get_data(as_text=True)
+
+
+def test_logs_configure_once_without_import_side_effects():
+    import importlib
+
+    root = logging.getLogger()
+    before = len(root.handlers)
+    importlib.import_module("app")
+    assert len(root.handlers) == before
