@@ -1,0 +1,59 @@
+"""A live server on loopback and a real Chromium (Debian's package) driven by Playwright.
+
+The live server is a second app instance on the test database whose data is really committed, so
+these fixtures clean up after themselves by truncating, as the owner, what they created.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+
+import pytest
+from sqlalchemy import text
+from werkzeug.serving import make_server
+
+from tests.conftest import make_config
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def live_app(app, found_services):
+    from app import create_app
+
+    application = create_app(make_config(found_services))
+    yield application
+
+
+@pytest.fixture(scope="module")
+def live_server(live_app, owner):
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    # localhost, not 127.0.0.1: Chromium keeps Secure cookies for http://localhost (a secure context).
+    yield f"http://localhost:{server.server_port}"
+    server.shutdown()
+    with owner.begin() as conn:
+        conn.execute(text("TRUNCATE users, outbox, audit_log, clients, providers CASCADE"))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    assert os.path.exists(CHROMIUM), "chromium is missing: run scripts/ensure-chromium.sh (make test does)"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context()
+    page = context.new_page()
+    yield page
+    context.close()
