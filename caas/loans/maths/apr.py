@@ -31,7 +31,7 @@ from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from ._solve import brent, decimal_context
-from .daycount import add_months, is_month_end
+from .daycount import add_months, is_months_apart
 
 __all__ = ["UnitPeriod", "AprResult", "AprError", "apr", "determine_unit_period"]
 
@@ -135,21 +135,11 @@ def _months_back(earlier: date, later: date) -> tuple[int, int]:
     return months, (anchor - earlier).days
 
 
-def _is_months_apart(first: date, second: date, months: int) -> bool:
-    if (second.year - first.year) * 12 + second.month - first.month != months:
-        return False
-    return (
-        second.day == first.day
-        or (is_month_end(first) and second.day >= first.day)
-        or (is_month_end(second) and second.day < first.day)
-    )
-
-
 def _classify(first: date, second: date) -> UnitPeriod | None:
     """The common period that the interval ``first -> second`` is, if any (at most a year)."""
     days = (second - first).days
     months = (second.year - first.year) * 12 + second.month - first.month
-    if 1 <= months <= 12 and _is_months_apart(first, second, months):
+    if 1 <= months <= 12 and is_months_apart(first, second, months):
         return UnitPeriod("month", months)
     # Semimonthly dates (1st and 16th) are 13, 15 or 16 days apart; 14 days
     # is left to the two-week period, which wins ties as the smaller one.
@@ -304,7 +294,9 @@ def _solve_rate(excess_of_payments, excess_at_zero: Decimal) -> Decimal:
     while f_high > 0:
         low, f_low = high, f_high
         high *= 4
-        if high > 10**6:
-            raise AprError("no rate up to 100,000,000 % per period repays the advance")
+        if high > 10**18:
+            # Payments made on the advance date are not discounted at any rate.
+            raise AprError("no rate balances the payments with the amount financed "
+                           "(payments on the advance date alone exceed it)")
         f_high = excess_of_payments(high)
     return brent(excess_of_payments, low, high, fa=f_low, fb=f_high, xtol=Decimal("1e-20"))

@@ -17,6 +17,7 @@ __all__ = [
     "Unit",
     "add_months",
     "is_month_end",
+    "is_months_apart",
     "next_due_date",
     "due_dates",
     "year_fraction",
@@ -140,9 +141,28 @@ def _actual_actual(start: date, end: date) -> Decimal:
     return total
 
 
+def is_months_apart(first: date, second: date, months: int) -> bool:
+    """Whether ``second`` is exactly ``months`` calendar months after ``first``.
+
+    Month ends are matched as Fineract's month-end rule matches them: from a
+    month's last day, any later-or-equal day is a whole month on (29 February
+    to 30 March, for a loan seeded on the 30th); and a shorter month's last day
+    stands for a later day (30 January to 29 February).
+    """
+    if (second.year - first.year) * 12 + second.month - first.month != months:
+        return False
+    return (
+        second.day == first.day
+        or (is_month_end(first) and second.day >= first.day)
+        or (is_month_end(second) and second.day < first.day)
+    )
+
+
 def _whole_months(start: date, end: date) -> tuple[int, date]:
-    """Largest m with ``start + m months <= end`` (clamped), and that date."""
+    """Whole months from ``start`` to ``end`` (month-end aware), and where they end."""
     months = (end.year - start.year) * 12 + end.month - start.month
+    if months > 0 and is_months_apart(start, end, months):
+        return months, end
     while months > 0 and add_months(start, months) > end:
         months -= 1
     return max(months, 0), add_months(start, max(months, 0))
