@@ -61,6 +61,9 @@ class Config:
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
     RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "caas-rl")
     RATELIMIT_HEADERS_ENABLED = True
+    # If Redis is down, keep throttling in memory rather than failing every log-in with a 500.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
 
     RQ_QUEUE_PREFIX = os.environ.get("RQ_QUEUE_PREFIX", "")
     JOB_DEFAULT_TIMEOUT = 300

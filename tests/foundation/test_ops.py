@@ -13,17 +13,17 @@ from tests.helpers import get, login
 
 @pytest.fixture
 def broken_app(found_services):
-    """An app whose database and Redis do not answer (nothing listens on port 1)."""
+    """An app whose database does not answer (nothing listens on port 1).
+
+    Redis stays real here: Flask-Limiter and the queue settings are process-wide, so a second app
+    with a dead Redis would break the other tests. Redis being down is tested on its own below.
+    """
     from app import create_app
 
     config = make_config(found_services)
     config.update(DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:1/caas_test",
-                  APP_DATABASE_URL="postgresql+psycopg://caas_app@127.0.0.1:1/caas_test",
-                  REDIS_URL="redis://127.0.0.1:1/0")
-    application = create_app(config)
-    yield application
-    from caas.core import jobs
-    jobs.configure(found_services.redis_url)  # create_app reconfigured the process-wide queue settings
+                  APP_DATABASE_URL="postgresql+psycopg://caas_app@127.0.0.1:1/caas_test")
+    return create_app(config)
 
 
 def test_healthz_and_readyz(client):
@@ -32,10 +32,22 @@ def test_healthz_and_readyz(client):
     assert ready.status_code == 200 and ready.get_json() == {"status": "ready"}
 
 
-def test_readyz_names_the_failing_parts(broken_app):
+def test_readyz_names_the_database_when_it_is_down(broken_app):
     response = broken_app.test_client().get("/readyz")
     assert response.status_code == 503
-    assert response.get_json()["failing"] == ["database", "redis"]
+    assert response.get_json()["failing"] == ["database"]
+
+
+def test_readyz_names_both_when_both_are_down(broken_app):
+    from caas.core import jobs
+
+    real = jobs.settings.redis_url
+    jobs.settings.redis_url = "redis://127.0.0.1:1/0"
+    try:
+        response = broken_app.test_client().get("/readyz")
+    finally:
+        jobs.settings.redis_url = real
+    assert response.status_code == 503 and response.get_json()["failing"] == ["database", "redis"]
 
 
 def test_readyz_names_redis_alone_when_only_redis_is_down(app, client):
