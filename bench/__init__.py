@@ -1,0 +1,1 @@
+"""Benchmarks. Each module prints its figures; its last line is one JSON object of them."""
