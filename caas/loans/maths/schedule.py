@@ -218,7 +218,9 @@ class _Roller:
 
     def interest(self, k: int, balance: int) -> int:
         base = self.terms.principal_minor if self.flat else balance
-        return round_minor(base * self.rates[k], self.terms.rounding)
+        # The hot loop of every schedule: round the Decimal product directly
+        # (what round_minor does, without re-validating its argument).
+        return int((base * self.rates[k]).to_integral_value(rounding=self.terms.rounding))
 
     def capitalises(self, k: int) -> bool:
         return self.terms.capitalise_grace_interest and k < self.grace_i
