@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from ._solve import brent, decimal_context
 from .daycount import add_months, is_months_apart
@@ -199,7 +199,10 @@ class AprResult:
 def _as_amount(value: object, what: str) -> Decimal:
     if isinstance(value, float) or isinstance(value, bool):
         raise TypeError(f"{what} must be Decimal, int or str, not {type(value).__name__}")
-    amount = Decimal(value)  # type: ignore[arg-type]
+    try:
+        amount = Decimal(value)  # type: ignore[arg-type]
+    except InvalidOperation:
+        raise AprError(f"{what} is not a number: {value!r}") from None
     if not amount.is_finite():
         raise AprError(f"{what} is not a finite number")
     if amount < 0:
@@ -207,7 +210,11 @@ def _as_amount(value: object, what: str) -> Decimal:
     return amount
 
 
-def _discount_terms(flows: Iterable[tuple[date, Decimal]], start: date, unit: UnitPeriod):
+# (amount, whole unit periods t, fraction f) of one cash flow.
+_Term = tuple[Decimal, int, Decimal]
+
+
+def _discount_terms(flows: Iterable[tuple[date, Decimal]], start: date, unit: UnitPeriod) -> list[_Term]:
     terms = []
     for on, amount in flows:
         t, f = unit.count_between(start, on)
@@ -215,7 +222,7 @@ def _discount_terms(flows: Iterable[tuple[date, Decimal]], start: date, unit: Un
     return terms
 
 
-def _present_value(terms, i: Decimal, powers: dict[int, Decimal]) -> Decimal:
+def _present_value(terms: list[_Term], i: Decimal, powers: dict[int, Decimal]) -> Decimal:
     total = Decimal(0)
     for amount, t, f in terms:
         power = powers.get(t)
@@ -285,7 +292,7 @@ def apr(
     )
 
 
-def _solve_rate(excess_of_payments, excess_at_zero: Decimal) -> Decimal:
+def _solve_rate(excess_of_payments: Callable[[Decimal], Decimal], excess_at_zero: Decimal) -> Decimal:
     """Smallest-bracket root of ``excess_of_payments`` with i >= 0 (it is positive at 0)."""
     if excess_at_zero == 0:
         return Decimal(0)
