@@ -68,14 +68,14 @@ def app(found_services):
     application = create_app(config)
     application.register_blueprint(_test_blueprint())
 
-    def fresh_g():
+    def fresh_g(endpoint=None, values=None):
         # Tests keep one app context pushed (for db.session), and Flask reuses it for every test
         # request, so `g` would carry the CSRF token and the logged-in user from one request into
         # the next. In production each request gets a new app context; give tests the same.
         for key in list(g):
             g.pop(key)
 
-    application.before_request_funcs.setdefault(None, []).insert(0, fresh_g)
+    application.url_value_preprocessors.setdefault(None, []).insert(0, fresh_g)
     with application.app_context():
         upgrade(directory=str(ROOT / "migrations"))
     dbsetup.ensure_app_role(config["DATABASE_URL"], config["DB_APP_ROLE"], config["DB_APP_PASSWORD"])
