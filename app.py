@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 import config as config_module
 from caas.core import jobs, logs, metrics, security, tenant
+from caas.events import mail, webhooks
 from caas.core.extensions import csrf, db, htmx, limiter, login_manager, migrate
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,10 @@ def create_app(config: dict | None = None) -> Flask:
     security.configure(app.config["ARGON2_TIME_COST"], app.config["ARGON2_MEMORY_COST"],
                        app.config["ARGON2_PARALLELISM"])
     jobs.configure(app.config["REDIS_URL"], app.config["REDIS_SOCKET_TIMEOUT"], app.config["RQ_QUEUE_PREFIX"])
+    mail.configure(backend=app.config["MAIL_BACKEND"], directory=app.config["MAIL_DIR"],
+                   sender=app.config["MAIL_SENDER"], smtp_host=app.config["SMTP_HOST"],
+                   smtp_port=app.config["SMTP_PORT"])
+    webhooks.configure(app.config.get("WEBHOOK_ENCRYPTION_KEY") or app.config["SECRET_KEY"])
 
     register_extensions(app)
     register_blueprints(app)

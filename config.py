@@ -70,6 +70,16 @@ class Config:
     OUTBOX_RELAY_INTERVAL = int(os.environ.get("OUTBOX_RELAY_INTERVAL", "30"))
     OUTBOX_RELAY_MIN_AGE = int(os.environ.get("OUTBOX_RELAY_MIN_AGE", "10"))
 
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://localhost:5000")
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "file")  # file | console | smtp
+    MAIL_DIR = os.environ.get("MAIL_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "instance", "mail"))
+    MAIL_SENDER = os.environ.get("MAIL_SENDER", "CaaS <no-reply@caas.example.com>")
+    SMTP_HOST = os.environ.get("SMTP_HOST", "localhost")
+    SMTP_PORT = int(os.environ.get("SMTP_PORT", "25"))
+    WEBHOOK_ENCRYPTION_KEY = os.environ.get("WEBHOOK_ENCRYPTION_KEY", "")
+    ALLOW_HTTP_WEBHOOKS = _bool("ALLOW_HTTP_WEBHOOKS", False)
+    UPLOAD_DIR = os.environ.get("UPLOAD_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "instance", "uploads"))
+    MAX_CONTENT_LENGTH = 11 * 1024 * 1024
     LOG_JSON = _bool("LOG_JSON", True)
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     TESTING = False
@@ -94,6 +104,7 @@ class Config:
 
 class DevelopmentConfig(Config):
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-secret-change-me")
+    ALLOW_HTTP_WEBHOOKS = _bool("ALLOW_HTTP_WEBHOOKS", True)
     LOG_JSON = _bool("LOG_JSON", False)
 
 

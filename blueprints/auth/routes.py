@@ -7,6 +7,7 @@ from flask_login import current_user, login_user, logout_user
 from blueprints.auth import bp
 from blueprints.auth.forms import LoginForm
 from blueprints.common import home_url_for
+from caas.core.errors import DomainError
 from caas.core.extensions import db, limiter
 from caas.tenancy import operations
 
@@ -31,7 +32,12 @@ def login():
         return redirect(home_url_for(current_user))
     form = LoginForm()
     if form.validate_on_submit():
-        user = operations.authenticate_staff(db.session, form.email.data, form.password.data)
+        try:
+            user = operations.authenticate_staff(db.session, form.email.data, form.password.data)
+        except DomainError as exc:  # right password, but the account may not be used
+            db.session.rollback()
+            form.email.errors.append(exc.message)
+            return render_template("auth/login.html", form=form), 403
         if user is None:
             db.session.rollback()
             form.password.errors.append(WRONG_CREDENTIALS)

@@ -15,6 +15,7 @@ from caas.core.models import utcnow_column
 
 class AuditEntry(db.Model):
     __tablename__ = "audit_log"
+    __table_args__ = {"comment": "append-only: privileged actions"}
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     client_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("clients.id"), index=True)
@@ -28,3 +29,7 @@ class AuditEntry(db.Model):
     ip_address: Mapped[str | None] = mapped_column(String(64))
     request_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = utcnow_column()
+    # Set by the database trigger under a lock: position in the chain and the chained hashes.
+    chain_seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))

@@ -3,8 +3,9 @@
 A tenant-owned table gets RLS ENABLEd and FORCEd (so the owner is bound too) and two policies:
 - ``tenant_rw`` for every command: the row's client_id equals the acting tenant.
 - ``platform_read`` for SELECT only: the transaction is in the explicit all-tenants read mode.
-Tables where client_id may be NULL (platform rows beside tenant rows: users, audit, outbox) also
-let everyone see and write the NULL rows, which belong to no tenant.
+Tables where client_id may be NULL (platform rows beside tenant rows: users, audit, outbox,
+invitations) let a transaction with no tenant see and write the NULL rows, which belong to no
+tenant; a tenant's transaction sees only its own rows.
 """
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ LANGUAGE sql STABLE AS $$ SELECT coalesce(current_setting('app.all_tenants', tru
 def enable_sql(table: str, *, nullable: bool = False) -> str:
     match = "client_id = app_current_client()"
     if nullable:
-        match = f"(client_id IS NULL OR {match})"
+        # Platform rows belong to no tenant: visible and writable only when no tenant is set.
+        match = f"({match} OR (client_id IS NULL AND app_current_client() IS NULL))"
     return f"""
 ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;
 ALTER TABLE {table} FORCE ROW LEVEL SECURITY;

@@ -17,7 +17,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
-from caas.core import jobs
+from caas.core import jobs, tenant
 from caas.events.models import OutboxKind, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,8 @@ def enqueue_job(
     and ``-``); by default it is the row id.
     """
     jobs.queue_name(queue)  # refuse an unknown queue or a bad job id now, not after commit
+    if client_id is None:
+        client_id = tenant.current_client_id()  # a tenant's transaction may only write its own rows
     if job_id is not None and not JOB_ID_RE.match(job_id):
         raise ValueError(f"job id {job_id!r} may contain only letters, digits, '_' and '-'")
     message_id = uuid.uuid4()

@@ -5,7 +5,10 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, Enum, ForeignKey, Index, String, Uuid, text
+from decimal import Decimal
+
+from sqlalchemy import (ARRAY, BigInteger, CheckConstraint, DateTime, Enum, ForeignKey, Index, Integer, Numeric,
+                        String, Uuid, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caas.core.extensions import db
@@ -24,6 +27,17 @@ class Status(str, enum.Enum):
     suspended = "suspended"
 
 
+class Tier(str, enum.Enum):
+    starter = "starter"
+    professional = "professional"
+    enterprise = "enterprise"
+
+
+class KeyMode(str, enum.Enum):
+    sandbox = "sandbox"
+    live = "live"
+
+
 class Client(IdMixin, TimestampMixin, db.Model):
     """A tenant: a fintech or business offering credit to its own customers."""
 
@@ -35,10 +49,83 @@ class Client(IdMixin, TimestampMixin, db.Model):
     default_currency: Mapped[str] = mapped_column(String(3))
     brand_colour: Mapped[str] = mapped_column(String(7), default="#0d6efd")
     status: Mapped[Status] = mapped_column(Enum(Status, name="client_status"), default=Status.active)
+    tier: Mapped[Tier] = mapped_column(Enum(Tier, name="client_tier"), default=Tier.starter)
+    # Per-client overrides of the tier's quotas; NULL means "the tier's value".
+    quota_api_calls_per_hour: Mapped[int | None] = mapped_column(Integer)
+    quota_applications_per_month: Mapped[int | None] = mapped_column(Integer)
+    enabled_services: Mapped[list[str]] = mapped_column(ARRAY(String(40)), default=list)
+    logo_path: Mapped[str | None] = mapped_column(String(200))
 
     @property
     def is_active(self) -> bool:
         return self.status == Status.active
+
+
+class CreditPolicy(db.Model):
+    """A client's credit policy. Amounts are minor units of the client's default currency."""
+
+    __tablename__ = "credit_policies"
+    client_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("clients.id"), primary_key=True)
+    currencies: Mapped[list[str]] = mapped_column(ARRAY(String(3)))
+    min_amount_minor: Mapped[int] = mapped_column(BigInteger)
+    max_amount_minor: Mapped[int] = mapped_column(BigInteger)
+    allowed_terms: Mapped[list[int]] = mapped_column(ARRAY(Integer))
+    max_debt_to_income: Mapped[Decimal] = mapped_column(Numeric(5, 4))
+    min_age: Mapped[int] = mapped_column(Integer)
+    auto_decline_below_grade: Mapped[str] = mapped_column(String(1))
+    bidding_window_hours: Mapped[int] = mapped_column(Integer)
+    write_off_days_past_due: Mapped[int] = mapped_column(Integer)
+    reference_annual_rate: Mapped[Decimal] = mapped_column(Numeric(7, 6))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"),
+                                                 onupdate=text("now()"))
+    __table_args__ = (
+        CheckConstraint("min_amount_minor > 0 AND max_amount_minor >= min_amount_minor", name="amount_range"),
+        CheckConstraint("auto_decline_below_grade IN ('A','B','C','D','E')", name="grade"),
+    )
+
+
+class ProviderAccess(db.Model):
+    """The client's provider network: which providers may see and bid on its applications."""
+
+    __tablename__ = "client_providers"
+    client_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("clients.id"), primary_key=True)
+    provider_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("providers.id"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+    provider: Mapped["Provider"] = relationship(lazy="joined")
+
+
+class ApiKey(IdMixin, db.Model):
+    """An API key. The secret is shown once; only its SHA-256 is kept, with a visible prefix."""
+
+    __tablename__ = "api_keys"
+    client_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("clients.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    mode: Mapped[KeyMode] = mapped_column(Enum(KeyMode, name="api_key_mode"))
+    scopes: Mapped[list[str]] = mapped_column(ARRAY(String(40)))
+    prefix: Mapped[str] = mapped_column(String(32), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class Invitation(IdMixin, db.Model):
+    """A one-time link that lets an invited user set a password. Only the token's hash is stored."""
+
+    __tablename__ = "invitations"
+    client_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("clients.id"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    user: Mapped["User"] = relationship(lazy="joined")
 
 
 class Provider(IdMixin, TimestampMixin, db.Model):
@@ -49,6 +136,14 @@ class Provider(IdMixin, TimestampMixin, db.Model):
     licence_number: Mapped[str] = mapped_column(String(80))
     country: Mapped[str] = mapped_column(String(2))
     status: Mapped[Status] = mapped_column(Enum(Status, name="provider_status"), default=Status.active)
+    currencies: Mapped[list[str]] = mapped_column(ARRAY(String(3)), default=list)
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == Status.active
 
 
 class User(IdMixin, TimestampMixin, db.Model):

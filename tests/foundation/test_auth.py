@@ -150,12 +150,17 @@ def test_post_without_csrf_token_is_refused(client, world):
 def test_suspended_client_portal_says_so(client, world, db):
     from caas.tenancy.models import Status
 
+    admin_email = world["client_admin"].email
     world["demo"].status = Status.suspended
     db.commit()
     response = get(client, "/c/acme-demo/login")
     assert response.status_code == 403
     assert "not taking applications" in response.get_data(as_text=True)
-    assert login(client, world["client_admin"].email, factories.PASSWORD).status_code == 422
+    refused = login(client, admin_email, factories.PASSWORD)
+    assert refused.status_code == 403
+    assert "account is suspended" in field_errors(refused.get_data(as_text=True))["email"][0]
+    wrong = login(client, admin_email, "not-the-password-at-all")
+    assert wrong.status_code == 422  # without the password, suspension is not revealed
 
 
 def test_platform_admin_dashboard_access_is_audited(client, world, db):

@@ -113,9 +113,7 @@ def test_gate_lists_a_table_with_client_id_and_no_policy(owner):
             trans.rollback()
 
 
-def test_audit_log_refuses_update_and_delete_even_for_the_owner(db, owner):
-    factories.client(db)
-    db.commit()  # savepoint only; the owner cannot see it, so use the owner's own row
+def test_audit_log_refuses_update_and_delete_even_for_the_owner(owner):
     with owner.connect() as conn:
         with conn.begin() as trans:
             conn.execute(text("INSERT INTO audit_log (action) VALUES ('probe')"))

@@ -1,0 +1,100 @@
+"""Webhook endpoints: configuration here; signed delivery comes with the webhooks issue.
+
+The signing secret must be readable to sign deliveries, so it is stored encrypted (Fernet, key
+derived from WEBHOOK_ENCRYPTION_KEY or SECRET_KEY) and shown to the client admin once.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import uuid
+from urllib.parse import urlparse
+
+from cryptography.fernet import Fernet
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from caas.audit.operations import Actor, record
+from caas.core.errors import DomainError, NotFound
+from caas.events.models import WebhookEndpoint
+
+EVENT_TYPES = (
+    "credit.application.submitted", "credit.application.approved", "credit.application.declined",
+    "credit.application.withdrawn", "credit.offer.received", "credit.offer.accepted",
+    "credit.disbursement.completed", "credit.disbursement.failed", "credit.repayment.due",
+    "credit.repayment.received", "credit.repayment.missed", "credit.collection.initiated",
+    "credit.loan.closed", "billing.invoice.issued",
+)
+
+_fernet: Fernet | None = None
+
+
+def configure(key_material: str) -> None:
+    global _fernet
+    digest = hashlib.sha256(("caas-webhook-secrets:" + key_material).encode()).digest()
+    _fernet = Fernet(base64.urlsafe_b64encode(digest))
+
+
+def encrypt(secret: str) -> str:
+    assert _fernet is not None, "webhooks.configure() was not called"
+    return _fernet.encrypt(secret.encode()).decode()
+
+
+def decrypt(ciphertext: str) -> str:
+    assert _fernet is not None, "webhooks.configure() was not called"
+    return _fernet.decrypt(ciphertext.encode()).decode()
+
+
+def _validate_url(url: str, allow_http: bool) -> str:
+    url = url.strip()
+    parsed = urlparse(url)
+    if parsed.scheme not in ("https", "http") or not parsed.hostname:
+        raise DomainError("invalid_url", "Enter a full URL such as https://example.com/webhooks.", "url")
+    if parsed.scheme == "http" and not allow_http:
+        raise DomainError("https_required", "Webhook URLs must use https.", "url")
+    if len(url) > 500:
+        raise DomainError("invalid_url", "The URL is too long (500 characters at most).", "url")
+    return url
+
+
+def _snapshot(endpoint: WebhookEndpoint) -> dict:
+    return {"url": endpoint.url, "events": list(endpoint.events), "enabled": endpoint.enabled}
+
+
+def create(session: Session, actor: Actor, client_id: uuid.UUID, *, url: str, events: list[str],
+           allow_http: bool = False) -> tuple[WebhookEndpoint, str]:
+    """Add an endpoint for the tenant in scope. Returns it and its signing secret (shown once)."""
+    url = _validate_url(url, allow_http)
+    if not events or set(events) - set(EVENT_TYPES):
+        raise DomainError("invalid_events", "Choose at least one of the listed events.", "events")
+    secret = "whsec_" + secrets.token_urlsafe(32)
+    endpoint = WebhookEndpoint(id=uuid.uuid4(), client_id=client_id, url=url,
+                               events=[e for e in EVENT_TYPES if e in events], secret_ciphertext=encrypt(secret),
+                               enabled=True)
+    session.add(endpoint)
+    session.flush()
+    record(session, actor, "webhook.create", client_id=client_id, target_type="webhook_endpoint",
+           target_id=endpoint.id, after=_snapshot(endpoint))
+    return endpoint, secret
+
+
+def get(session: Session, endpoint_id: uuid.UUID) -> WebhookEndpoint:
+    endpoint = session.get(WebhookEndpoint, endpoint_id)
+    if endpoint is None:
+        raise NotFound("webhook endpoint")
+    return endpoint
+
+
+def set_enabled(session: Session, actor: Actor, endpoint_id: uuid.UUID, enabled: bool) -> WebhookEndpoint:
+    endpoint = get(session, endpoint_id)
+    before = _snapshot(endpoint)
+    endpoint.enabled = enabled
+    session.flush()
+    record(session, actor, "webhook.enable" if enabled else "webhook.disable", client_id=endpoint.client_id,
+           target_type="webhook_endpoint", target_id=endpoint.id, before=before, after=_snapshot(endpoint))
+    return endpoint
+
+
+def list_endpoints(session: Session) -> list[WebhookEndpoint]:
+    return list(session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.created_at)))

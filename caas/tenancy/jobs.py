@@ -1,0 +1,33 @@
+"""Jobs of the tenancy area. Each takes ids, reloads state, and is safe to run twice."""
+from __future__ import annotations
+
+import uuid
+
+from flask import current_app, render_template
+
+from caas.core.extensions import db
+from caas.events import mail
+from caas.tenancy import invitations
+from caas.tenancy.models import Invitation, Role
+
+
+def send_invitation(invitation_id: str) -> str:
+    """E-mail the invitation link. A second run after a successful send does nothing."""
+    invitation = db.session.get(Invitation, uuid.UUID(invitation_id))
+    if invitation is None:
+        return "missing"
+    if invitation.sent_at is not None or invitation.used_at is not None:
+        return "already sent"
+    token = invitations.issue_token(invitation)
+    user = invitation.user
+    link = f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/invite/{token}"
+    where = user.client.display_name if user.client else (user.provider.legal_name if user.provider else "CaaS")
+    context = {"user": user, "link": link, "where": where, "role": user.role.value.replace("_", " "),
+               "expires_at": invitation.expires_at, "is_provider": user.role == Role.provider_user}
+    db.session.flush()
+    # Send, then commit: if sending fails nothing is marked sent and the retry sends a new link; if
+    # the commit fails after sending, that link is dead and the retry sends a working one.
+    mail.send(user.email, f"You are invited to {where} on CaaS",
+              render_template("email/invitation.txt", **context), render_template("email/invitation.html", **context))
+    db.session.commit()
+    return "sent"
