@@ -53,6 +53,8 @@ def make_config(found) -> dict:
         "DB_APP_PASSWORD": "caas_app_test_password",
         "RATELIMIT_KEY_PREFIX": "caas-test-rl",
         "SERVER_NAME": None,
+        "MAIL_DIR": str(ROOT / "instance" / "test" / "mail"),
+        "UPLOAD_DIR": str(ROOT / "instance" / "test" / "uploads"),
     }
 
 
@@ -63,7 +65,10 @@ def app(found_services):
     from app import create_app
     from caas.core import dbsetup, jobs
 
+    import shutil
+
     config = make_config(found_services)
+    shutil.rmtree(config["MAIL_DIR"], ignore_errors=True)
     _recreate_database(config["DATABASE_URL"])
     application = create_app(config)
     application.register_blueprint(_test_blueprint())

@@ -15,3 +15,10 @@ class SignupForm(FlaskForm):
                              message="Use between 12 and 128 characters.")])
     confirm = PasswordField("Repeat password", validators=[DataRequired(), EqualTo("password",
                             message="The passwords do not match.")])
+
+
+class SetPasswordForm(FlaskForm):
+    password = PasswordField("New password", validators=[DataRequired(), Length(min=12, max=128,
+                             message="Use between 12 and 128 characters.")])
+    confirm = PasswordField("Repeat password", validators=[DataRequired(), EqualTo("password",
+                            message="The passwords do not match.")])

@@ -5,7 +5,7 @@ from flask import current_app, flash, redirect, render_template, session, url_fo
 from flask_login import current_user, login_user, logout_user
 
 from blueprints.auth import bp
-from blueprints.auth.forms import LoginForm
+from blueprints.auth.forms import LoginForm, SetPasswordForm
 from blueprints.common import home_url_for
 from caas.core.errors import DomainError
 from caas.core.extensions import db, limiter
@@ -56,3 +56,31 @@ def logout():
     session.clear()
     flash("You have been logged out.", "info")
     return redirect(url_for("borrower.login", client_slug=slug) if slug else url_for("auth.login"))
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+@limiter.limit(login_limit, methods=["POST"])
+def accept_invitation(token: str):
+    """The one-time link from an invitation e-mail: set a password, then you are logged in."""
+    from caas.tenancy import invitations
+
+    form = SetPasswordForm()
+    try:
+        invitation = invitations.find(db.session, token)
+    except DomainError as exc:
+        db.session.rollback()
+        return render_template("auth/invitation_invalid.html", message=exc.message), 410
+    if form.validate_on_submit():
+        try:
+            user = invitations.accept(db.session, token, form.password.data)
+        except DomainError as exc:
+            db.session.rollback()
+            form.password.errors.append(exc.message)
+        else:
+            db.session.commit()
+            session.clear()
+            login_user(user)
+            flash("Your password is set. Welcome to CaaS.", "success")
+            return redirect(home_url_for(user))
+    return render_template("auth/accept_invitation.html", form=form, user=invitation.user), \
+        (422 if form.errors else 200)

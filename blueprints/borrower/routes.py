@@ -12,7 +12,7 @@ from caas.core.extensions import db, limiter
 from caas.tenancy import operations
 from caas.tenancy.models import Role
 
-PUBLIC = {"borrower.login", "borrower.signup"}
+PUBLIC = {"borrower.login", "borrower.signup", "borrower.logo"}
 
 
 @bp.url_value_preprocessor
@@ -33,7 +33,7 @@ def guard():
     if client is None:
         abort(404)
     g.client = client
-    if not client.is_active:
+    if not client.is_active and request.endpoint != "borrower.logo":
         return render_template("borrower/suspended.html", client=client), 403
     user_is_authenticated = current_user.is_authenticated  # loads the user (and its tenant) first
     tenant.set_tenant(client.id, db.session)
@@ -90,3 +90,20 @@ def signup():
             flash(f"Welcome to {g.client.display_name}.", "success")
             return redirect(url_for("borrower.home"))
     return render_template("borrower/signup.html", form=form), 200 if not form.errors else 422
+
+
+@bp.route("/logo")
+def logo():
+    """The client's logo, stored outside static/ (uploads are never served as static files)."""
+    from pathlib import Path
+
+    from flask import send_file
+
+    from caas.tenancy.branding import MIMETYPES
+
+    if not g.client.logo_path:
+        abort(404)
+    path = Path(current_app.config["UPLOAD_DIR"]) / g.client.logo_path
+    if not path.is_file():
+        abort(404)
+    return send_file(path, mimetype=MIMETYPES.get(path.suffix, "application/octet-stream"), max_age=3600)

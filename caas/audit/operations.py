@@ -48,6 +48,7 @@ def record(
         request_id=actor.request_id,
     )
     session.add(entry)
+    session.flush()  # now, under the tenant in scope: RLS checks the row against the acting tenant
     return entry
 
 

@@ -63,6 +63,5 @@ def accept(session: Session, token: str, password: str) -> User:
     user = invitation.user
     user.password_hash = security.hash_password(password)
     invitation.used_at = datetime.now(timezone.utc)
-    invitation.token_hash = None
     session.flush()
     return user

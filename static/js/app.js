@@ -3,3 +3,13 @@ document.addEventListener("htmx:configRequest", function (event) {
   var meta = document.querySelector('meta[name="csrf-token"]');
   if (meta) { event.detail.headers["X-CSRFToken"] = meta.content; }
 });
+
+// Swap 422 responses too: they carry the form again with messages at the fields.
+if (window.htmx) {
+  htmx.config.responseHandling = [
+    {code: "204", swap: false},
+    {code: "[23]..", swap: true},
+    {code: "422", swap: true},
+    {code: "[45]..", swap: false, error: true},
+  ];
+}
