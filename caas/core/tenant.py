@@ -102,3 +102,13 @@ def install(session_class=Session) -> None:
         apply_to(connection)
 
     install._done = True  # type: ignore[attr-defined]
+
+
+def get_visible(session: Session, model, ident):
+    """Load a row by id from the database under the current tenant, never from the identity map.
+
+    ``session.get`` answers from the identity map when the object is already loaded, and a session
+    that has switched tenant (a platform admin's request, a test) could hold another tenant's
+    object there. Ids that come from outside (URLs, API calls) go through this instead.
+    """
+    return session.get(model, ident, populate_existing=True)

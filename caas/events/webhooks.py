@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caas.audit.operations import Actor, record
+from caas.core import tenant
 from caas.core.errors import DomainError, NotFound
 from caas.events.models import WebhookEndpoint
 
@@ -80,7 +81,7 @@ def create(session: Session, actor: Actor, client_id: uuid.UUID, *, url: str, ev
 
 
 def get(session: Session, endpoint_id: uuid.UUID) -> WebhookEndpoint:
-    endpoint = session.get(WebhookEndpoint, endpoint_id)
+    endpoint = tenant.get_visible(session, WebhookEndpoint, endpoint_id)
     if endpoint is None:
         raise NotFound("webhook endpoint")
     return endpoint

@@ -76,7 +76,7 @@ def issue(session: Session, actor: Actor, client_id: uuid.UUID, *, name: str, mo
 
 
 def get(session: Session, key_id: uuid.UUID) -> ApiKey:
-    key = session.get(ApiKey, key_id)  # RLS: another tenant's key is simply not there
+    key = tenant.get_visible(session, ApiKey, key_id)  # RLS: another tenant's key is not there
     if key is None:
         raise NotFound("API key")
     return key

@@ -206,7 +206,7 @@ def authenticate_borrower(session: Session, client: Client, email: str, password
 
 
 def load_user(session: Session, user_id: uuid.UUID) -> User | None:
-    return session.get(User, user_id)
+    return tenant.get_visible(session, User, user_id)
 
 
 @contextmanager
@@ -314,7 +314,7 @@ def network(session: Session) -> list[ProviderAccess]:
 
 def remove_client_admin(session: Session, actor: Actor, user_id: uuid.UUID) -> User:
     """Remove (deactivate) a client admin of the tenant in scope; never yourself, never the last one."""
-    user = session.get(User, user_id)
+    user = tenant.get_visible(session, User, user_id)
     if user is None or user.role != Role.client_admin:
         raise NotFound("user")
     if user.id == actor.user_id:
