@@ -34,10 +34,20 @@ def live_server(live_app, owner):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     # localhost, not 127.0.0.1: Chromium keeps Secure cookies for http://localhost (a secure context).
-    yield f"http://localhost:{server.server_port}"
+    url = f"http://localhost:{server.server_port}"
+    live_app.config["PUBLIC_BASE_URL"] = url
+    yield url
     server.shutdown()
+    truncate_all(owner)
+
+
+def truncate_all(owner) -> None:
+    """Remove what the live server committed. TRUNCATE is not a row DELETE, so the audit log's
+    append-only trigger does not fire; only the owner may do this."""
     with owner.begin() as conn:
-        conn.execute(text("TRUNCATE users, outbox, audit_log, clients, providers CASCADE"))
+        tables = conn.scalars(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                                   "AND tablename <> 'alembic_version'")).all()
+        conn.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
 
 
 @pytest.fixture(scope="module")
