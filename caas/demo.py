@@ -50,8 +50,12 @@ def load() -> int:
     provider = session.scalar(select(Provider).where(Provider.legal_name == "Acme Capital"))
     if provider is None:
         provider = operations.create_provider(session, actor, legal_name="Acme Capital",
-                                              licence_number="CBN-MFB-0042", country="NG")
+                                              licence_number="CBN-MFB-0042", country="NG", currencies=["NGN"])
         created += 1
+    with tenant.tenant_scope(client.id, session):
+        if provider.id not in {row.provider_id for row in operations.network(session)}:
+            operations.set_provider_network(session, actor, client.id, [provider.id])
+            created += 1
     if not _staff_exists("lender@acmecapital.example.com"):
         operations.create_user(session, role=Role.provider_user, email="lender@acmecapital.example.com",
                                full_name="Lola Lender", password=PASSWORD, provider_id=provider.id)

@@ -334,30 +334,31 @@ def client_admins(session: Session) -> list[User]:
     return list(session.scalars(select(User).where(User.role == Role.client_admin).order_by(User.created_at)))
 
 
+def _keyset_page(session: Session, model, key, *, search, status: str, after: str | None, limit: int):
+    """One page ordered by the unique ``key`` column; the cursor is the last key on the page."""
+    query = select(model).order_by(key).limit(limit + 1)
+    if search is not None:
+        query = query.where(search)
+    if status in ("active", "suspended"):
+        query = query.where(model.status == Status(status))
+    if after:
+        query = query.where(key > after)
+    rows = list(session.scalars(query))
+    return rows[:limit], (getattr(rows[limit - 1], key.key) if len(rows) > limit else None)
+
+
 def list_clients(session: Session, *, q: str = "", status: str = "", after: str | None = None,
                  limit: int = 25) -> tuple[list[Client], str | None]:
     """Clients by slug with search and status filter; keyset pagination (``after`` = last slug)."""
-    query = select(Client).order_by(Client.slug).limit(limit + 1)
-    if q:
-        like = f"%{q.strip().lower()}%"
-        query = query.where(func.lower(Client.legal_name).like(like) | func.lower(Client.display_name).like(like)
-                            | Client.slug.like(like))
-    if status in ("active", "suspended"):
-        query = query.where(Client.status == Status(status))
-    if after:
-        query = query.where(Client.slug > after)
-    rows = list(session.scalars(query))
-    return rows[:limit], (rows[limit - 1].slug if len(rows) > limit else None)
+    like = f"%{q.strip().lower()}%"
+    search = (func.lower(Client.legal_name).like(like) | func.lower(Client.display_name).like(like)
+              | Client.slug.like(like)) if q else None
+    return _keyset_page(session, Client, Client.slug, search=search, status=status, after=after, limit=limit)
 
 
 def list_providers(session: Session, *, q: str = "", status: str = "", after: str | None = None,
                    limit: int = 25) -> tuple[list[Provider], str | None]:
-    query = select(Provider).order_by(Provider.legal_name).limit(limit + 1)
-    if q:
-        query = query.where(func.lower(Provider.legal_name).like(f"%{q.strip().lower()}%"))
-    if status in ("active", "suspended"):
-        query = query.where(Provider.status == Status(status))
-    if after:
-        query = query.where(Provider.legal_name > after)
-    rows = list(session.scalars(query))
-    return rows[:limit], (rows[limit - 1].legal_name if len(rows) > limit else None)
+    """Providers by legal name with search and status filter; keyset pagination."""
+    search = func.lower(Provider.legal_name).like(f"%{q.strip().lower()}%") if q else None
+    return _keyset_page(session, Provider, Provider.legal_name, search=search, status=status, after=after,
+                        limit=limit)
