@@ -19,7 +19,8 @@ def setup_db_command() -> None:
     cfg = current_app.config
     if dbsetup.ensure_database(cfg["DATABASE_URL"]):
         click.echo("created database")
-    upgrade(directory=current_app.extensions["migrate"].directory)
+    # "heads": business areas may add migration branches in parallel; all of them are applied.
+    upgrade(directory=current_app.extensions["migrate"].directory, revision="heads")
     dbsetup.ensure_app_role(cfg["DATABASE_URL"], cfg["DB_APP_ROLE"], cfg["DB_APP_PASSWORD"])
     click.echo(f"database ready; app role {cfg['DB_APP_ROLE']} granted")
 

@@ -82,7 +82,7 @@ def app(found_services):
 
     application.url_value_preprocessors.setdefault(None, []).insert(0, fresh_g)
     with application.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
+        upgrade(directory=str(ROOT / "migrations"), revision="heads")
     dbsetup.ensure_app_role(config["DATABASE_URL"], config["DB_APP_ROLE"], config["DB_APP_PASSWORD"])
     jobs.connection().flushdb()
     return application
