@@ -3,3 +3,5 @@ from caas.audit.models import AuditEntry  # noqa: F401
 from caas.events.models import OutboxMessage, WebhookEndpoint  # noqa: F401
 from caas.tenancy.models import (ApiKey, Client, CreditPolicy, Invitation, Provider,  # noqa: F401
                                  ProviderAccess, User)
+from caas.credit.models import (Application, ApplicationEvent, BorrowerProfile, Consent, Document,  # noqa: F401
+                                IdempotentResponse, Notification, UsageEvent)

@@ -1,0 +1,1 @@
+"""Credit: borrower profiles, KYC, consents, documents, applications, decisions."""
