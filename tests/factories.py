@@ -59,3 +59,31 @@ def borrower(session, client_: Client, **kw) -> User:
 
 def provider_user(session, provider_: Provider, **kw) -> User:
     return user(session, Role.provider_user, provider=provider_, **kw)
+
+
+def api_key(session, client_: Client, scopes=None, mode: str = "live") -> str:
+    """A live key for ``client_`` with every scope unless told otherwise; returns the secret."""
+    from caas.tenancy import apikeys
+
+    with tenant.tenant_scope(client_.id, session):
+        _, raw = apikeys.issue(session, SYSTEM, client_.id, name="test key", mode=mode,
+                               scopes=list(scopes or apikeys.SCOPES))
+    return raw
+
+
+def applicant(**overrides) -> dict:
+    """A valid applicant for a Nigerian client (BVN of 11 digits), amounts in naira."""
+    values = {"email": f"applicant-{next(_seq)}@example.com", "legal_name": "Adaeze Okoro",
+              "date_of_birth": "1990-04-12", "phone": "+2348031234567", "address": "12 Marina Road, Lagos",
+              "national_id": "22345678901", "employment_status": "employed", "employer": "Dangote Cement",
+              "months_employed": 36, "monthly_net_income": "450000.00", "monthly_expenses": "150000.00",
+              "existing_debt_payments": "20000.00", "housing": "rent"}
+    values.update(overrides)
+    return values
+
+
+def application_body(**overrides) -> dict:
+    body = {"applicant": applicant(), "consents": {"data_processing": True, "credit_check": True},
+            "amount": "250000.00", "currency": "NGN", "term_months": 12, "purpose": "business expansion"}
+    body.update(overrides)
+    return body

@@ -1,21 +1,58 @@
-"""The JSON API. Every endpoint but the index authenticates an API key, which sets the tenant."""
+"""The JSON API for client systems. Every endpoint but the index and the OpenAPI document
+authenticates an API key (which sets the tenant), is rate-limited per key by the client's tier
+quota, and is counted for billing. Errors: {"error": {"code", "message", "field"[, "fields"]}}."""
 from __future__ import annotations
 
+import base64
+import time
+import uuid
+from datetime import date, datetime, timezone
 from functools import wraps
 
-from flask import g, jsonify, request
+from flask import current_app, g, jsonify, request
+from limits import parse as parse_limit
 
 from blueprints.api import bp
-from caas.core.errors import DomainError
-from caas.core.extensions import db
-from caas.tenancy import apikeys
+from caas.core import tenant
+from caas.core.errors import DomainError, NotFound
+from caas.core.extensions import db, limiter
+from caas.credit import applications, consents, idempotency, profiles, usage
+from caas.credit.applications import Terms
+from caas.tenancy import apikeys, operations
+from caas.tenancy.models import Client, Role, User
+from caas.tenancy.tiers import effective_quotas
 
-PUBLIC = {"api.index"}
+PUBLIC = {"api.index", "api.openapi"}
+
+
+def error(status: int, code: str, message: str, field: str | None = None, fields: dict | None = None):
+    body = {"code": code, "message": message}
+    if field:
+        body["field"] = field
+    if fields:
+        body["fields"] = [{"field": name, "message": text} for name, text in fields.items()]
+    return jsonify({"error": body}), status
 
 
 @bp.errorhandler(DomainError)
 def domain_error(exc: DomainError):
-    return jsonify(exc.as_json()), exc.status
+    db.session.rollback()
+    return error(exc.status, exc.code, exc.message, exc.field, getattr(exc, "fields", None))
+
+
+def _rate_limited():
+    """The client's API quota per hour, per key, counted in Redis by Flask-Limiter's limiter."""
+    client = db.session.get(Client, g.principal.client_id)
+    item = parse_limit(f"{effective_quotas(client).api_calls_per_hour}/hour")
+    key = ("api", str(g.principal.key_id))
+    strategy = limiter.limiter
+    if strategy is None or strategy.hit(item, *key):
+        return None
+    reset_at, _ = strategy.get_window_stats(item, *key)
+    retry_after = max(1, int(reset_at - time.time()))
+    response, status = error(429, "rate_limited", "Too many requests for this API key; retry later.")
+    response.headers["Retry-After"] = str(retry_after)
+    return response, status
 
 
 @bp.before_request
@@ -26,14 +63,17 @@ def authenticate():
         g.principal = apikeys.authenticate(db.session, request.headers.get("Authorization"))
     except apikeys.ApiAuthError as exc:
         db.session.rollback()
-        response = jsonify(exc.as_json())
-        response.status_code = exc.status
+        response, status = error(exc.status, exc.code, exc.message)
         if exc.status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="caas"'
-        return response
-    db.session.commit()  # last_used_at
-    from caas.core import tenant
-    tenant.set_tenant(g.principal.client_id, db.session)  # the commit ended the transaction; keep the tenant
+        return response, status
+    limited = _rate_limited()
+    if limited:
+        db.session.rollback()
+        return limited
+    usage.record_api_call(db.session, g.principal.client_id)
+    db.session.commit()  # last_used_at and the usage count, whatever the endpoint then does
+    tenant.set_tenant(g.principal.client_id, db.session)
     return None
 
 
@@ -42,16 +82,85 @@ def require_scope(scope: str):
         @wraps(view)
         def wrapper(*args, **kwargs):
             if scope not in g.principal.scopes:
-                return jsonify({"error": {"code": "insufficient_scope",
-                                          "message": f"This API key lacks the '{scope}' scope."}}), 403
+                return error(403, "insufficient_scope", f"This API key lacks the '{scope}' scope.")
             return view(*args, **kwargs)
         return wrapper
     return decorate
 
 
+def idempotent(view):
+    """POSTs may carry Idempotency-Key (Stripe's semantics); the first response is replayed."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        key = request.headers.get("Idempotency-Key")
+        if not key:
+            return view(*args, **kwargs)
+        principal = g.principal
+        digest = idempotency.request_hash(request.method, request.path, request.get_data())
+        replay = idempotency.claim(db.session, principal.client_id, principal.key_id, key, digest)
+        if replay is not None:
+            response = jsonify(replay.body)
+            response.status_code = replay.status_code
+            response.headers["Idempotent-Replayed"] = "true"
+            return response
+        g.idempotency_key = key
+        try:
+            response = current_app.make_response(view(*args, **kwargs))
+        except DomainError as exc:
+            db.session.rollback()
+            response, status = domain_error(exc)
+            response.status_code = status
+        except Exception:
+            db.session.rollback()
+            idempotency.release(db.session, principal.key_id, key)
+            raise
+        if response.status_code >= 500:
+            idempotency.release(db.session, principal.key_id, key)
+            return response
+        idempotency.store(db.session, principal.key_id, key, response.status_code, response.get_json())
+        db.session.commit()
+        return response
+    return wrapper
+
+
+def _json_body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise DomainError("invalid_json", "Send a JSON object with Content-Type: application/json.")
+    return body
+
+
+def _cursor_encode(app) -> str:
+    return base64.urlsafe_b64encode(f"{app.created_at.isoformat()}|{app.id}".encode()).decode()
+
+
+def _cursor_decode(raw: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        created, ident = base64.urlsafe_b64decode(raw.encode()).decode().split("|")
+        return datetime.fromisoformat(created), uuid.UUID(ident)
+    except Exception:
+        raise DomainError("invalid_cursor", "The cursor is not valid.", "cursor") from None
+
+
+def _uuid(raw: str, what: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise NotFound(what) from None
+
+
+# --- Endpoints ------------------------------------------------------------------------------------
+
 @bp.route("/")
 def index():
-    return jsonify({"api": "caas", "version": "v1"})
+    return jsonify({"api": "caas", "version": "v1", "openapi": "/api/v1/openapi.json"})
+
+
+@bp.route("/openapi.json")
+def openapi():
+    from blueprints.api.openapi import document
+
+    return jsonify(document())
 
 
 @bp.route("/ping")
@@ -65,10 +174,134 @@ def ping():
 @require_scope("applications:read")
 def providers():
     """The client's provider network: the lenders who may bid on its applications."""
-    from caas.tenancy import operations
-
     return jsonify({"data": [
         {"id": str(row.provider.id), "legal_name": row.provider.legal_name, "country": row.provider.country,
          "currencies": list(row.provider.currencies)}
         for row in operations.network(db.session) if row.provider.is_active
     ]})
+
+
+APPLICANT_FIELDS = ("email", "legal_name", "date_of_birth", "phone", "address", "national_id", "employment_status",
+                    "employer", "months_employed", "monthly_net_income", "monthly_expenses",
+                    "existing_debt_payments", "housing")
+
+
+@bp.route("/applications", methods=["POST"])
+@require_scope("applications:write")
+@idempotent
+def create_application():
+    """Create (or reuse, by e-mail) the borrower, save the applicant's data and submit the
+    application, all in one transaction. Every bad field is listed."""
+    body = _json_body()
+    client = db.session.get(Client, g.principal.client_id)
+    applicant = body.get("applicant") if isinstance(body.get("applicant"), dict) else {}
+    errors: dict[str, str] = {}
+    if not isinstance(body.get("applicant"), dict):
+        errors["applicant"] = "Send the applicant's data as an object."
+    email = str(applicant.get("email") or "").strip().lower()
+    if not operations.EMAIL_RE.match(email):
+        errors["applicant.email"] = "Enter a valid e-mail address."
+    profile_input = profiles.ProfileInput(**{name: applicant.get(name) for name in APPLICANT_FIELDS if name != "email"})
+    try:
+        profiles.validate(profile_input, client, date.today())
+    except DomainError as exc:
+        errors.update({f"applicant.{k}": v for k, v in getattr(exc, "fields", {exc.field: exc.message}).items()})
+    given = body.get("consents") or {}
+    for kind in consents.REQUIRED:
+        if given.get(kind) is not True:
+            errors[f"consents.{kind}"] = "The applicant's consent is required (true)."
+    currency = str(body.get("currency") or client.default_currency).upper()
+    amount_minor = None
+    try:
+        amount_minor = applications.amount_to_minor(body.get("amount"), currency)
+    except DomainError as exc:
+        errors["amount"] = exc.message
+    term = body.get("term_months")
+    if not isinstance(term, int) or isinstance(term, bool):
+        errors["term_months"] = "Send the term as a whole number of months."
+    if amount_minor is not None and isinstance(term, int):
+        policy = applications.policy_for(db.session, client.id)
+        errors.update(applications.check_terms(policy, Terms(amount_minor, currency, term, str(body.get("purpose")))))
+    if errors:
+        first = next(iter(errors))
+        return error(422, "validation_failed", errors[first], first, errors)
+
+    borrower = db.session.scalar(db.select(User).where(User.role == Role.borrower, db.func.lower(User.email) == email))
+    if borrower is None:
+        borrower = operations.create_user(db.session, role=Role.borrower, email=email,
+                                          full_name=profile_input.legal_name, password=None, client_id=client.id)
+    profiles.save(db.session, borrower, client, profile_input, date.today())
+    consents.grant(db.session, borrower.id, client.id, list(consents.REQUIRED), request.remote_addr)
+    application = applications.start(db.session, borrower.id, client.id, channel="api")
+    if application.channel != "api":  # a portal draft exists; the API starts its own
+        application = applications.Application(id=uuid.uuid4(), client_id=client.id, borrower_id=borrower.id,
+                                               channel="api")
+        db.session.add(application)
+        db.session.flush()
+    applications.set_terms(db.session, application, Terms(amount_minor, currency, term, body["purpose"]), date.today())
+    applications.confirm_income(db.session, application, True)
+    applications.submit(db.session, application)
+    db.session.commit()
+    return jsonify(applications.serialise(application)), 201
+
+
+@bp.route("/applications/<application_id>")
+@require_scope("applications:read")
+def get_application(application_id: str):
+    application = applications.get(db.session, _uuid(application_id, "application"))
+    return jsonify(applications.serialise(application))
+
+
+@bp.route("/applications")
+@require_scope("applications:read")
+def list_applications():
+    status = request.args.get("status") or None
+    if status and status not in {s.value for s in applications.S}:
+        raise DomainError("invalid_status", "Unknown status.", "status")
+    created_after = None
+    if request.args.get("created_after"):
+        try:
+            created_after = datetime.fromisoformat(request.args["created_after"])
+            if created_after.tzinfo is None:
+                created_after = created_after.replace(tzinfo=timezone.utc)
+        except ValueError:
+            raise DomainError("invalid_date", "Use an ISO 8601 date-time.", "created_after") from None
+    cursor = _cursor_decode(request.args["cursor"]) if request.args.get("cursor") else None
+    limit = request.args.get("limit", 25, type=int)
+    if not 1 <= limit <= 100:
+        raise DomainError("invalid_limit", "limit is from 1 to 100.", "limit")
+    rows, more = applications.list_page(db.session, status=status, created_after=created_after, cursor=cursor,
+                                        limit=limit)
+    return jsonify({"data": [applications.serialise(a) for a in rows], "has_more": more,
+                    "next_cursor": _cursor_encode(rows[-1]) if more else None})
+
+
+@bp.route("/applications/<application_id>/withdraw", methods=["POST"])
+@require_scope("applications:write")
+@idempotent
+def withdraw_application(application_id: str):
+    application = applications.get(db.session, _uuid(application_id, "application"))
+    applications.withdraw(db.session, application, "withdrawn by the client system")
+    db.session.commit()
+    return jsonify(applications.serialise(application))
+
+
+@bp.route("/applications/<application_id>/offers")
+@require_scope("applications:read")
+def list_offers(application_id: str):
+    applications.get(db.session, _uuid(application_id, "application"))
+    return jsonify({"data": []})  # the marketplace issue fills this in
+
+
+@bp.route("/applications/<application_id>/offers/<offer_id>/accept", methods=["POST"])
+@require_scope("offers:write")
+@idempotent
+def accept_offer(application_id: str, offer_id: str):
+    applications.get(db.session, _uuid(application_id, "application"))
+    raise NotFound("offer")
+
+
+@bp.route("/loans/<loan_id>")
+@require_scope("loans:read")
+def get_loan(loan_id: str):
+    raise NotFound("loan")

@@ -20,7 +20,7 @@ class DomainError(Exception):
         return {"error": error}
 
 
-class NotFound(DomainError):
+class NotFound(DomainError):  # noqa: N818
     status = 404
 
     def __init__(self, what: str = "object"):
