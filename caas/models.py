@@ -5,3 +5,4 @@ from caas.tenancy.models import (ApiKey, Client, CreditPolicy, Invitation, Provi
                                  ProviderAccess, User)
 from caas.credit.models import (Application, ApplicationEvent, BorrowerProfile, Consent, Document,  # noqa: F401
                                 IdempotentResponse, Notification, UsageEvent)
+from caas.ledger.models import Account, AccountBalance, JournalEntry, JournalLine  # noqa: F401
