@@ -46,15 +46,15 @@ def upgrade():
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("normal_side", sa.String(length=6), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.PrimaryKeyConstraint("id", name="pk_ledger_accounts"),
-        sa.UniqueConstraint("kind", "owner_type", "owner_id", "currency", name="uq_ledger_accounts_key"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_accounts")),
+        sa.UniqueConstraint("kind", "owner_type", "owner_id", "currency", name=op.f("uq_ledger_accounts_key")),
         # Targets of the composite foreign keys below: a line's currency and a balance's kind must
         # be those of their account, checked by the database rather than trusted from the caller.
-        sa.UniqueConstraint("id", "currency", name="uq_ledger_accounts_id_currency"),
-        sa.UniqueConstraint("id", "kind", name="uq_ledger_accounts_id_kind"),
-        sa.CheckConstraint("currency ~ '^[A-Z]{3}$'", name="ck_ledger_accounts_currency"),
-        sa.CheckConstraint(_kinds_check(), name="ck_ledger_accounts_kind_owner_side"),
-        sa.CheckConstraint("owner_id <> ''", name="ck_ledger_accounts_owner_id"),
+        sa.UniqueConstraint("id", "currency", name=op.f("uq_ledger_accounts_id_currency")),
+        sa.UniqueConstraint("id", "kind", name=op.f("uq_ledger_accounts_id_kind")),
+        sa.CheckConstraint("currency ~ '^[A-Z]{3}$'", name=op.f("ck_ledger_accounts_currency")),
+        sa.CheckConstraint(_kinds_check(), name=op.f("ck_ledger_accounts_kind_owner_side")),
+        sa.CheckConstraint("owner_id <> ''", name=op.f("ck_ledger_accounts_owner_id")),
         comment="ledger accounts: platform books, no RLS (owners named by owner_type/owner_id)",
     )
     op.create_table(
@@ -65,13 +65,13 @@ def upgrade():
         sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("posted_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("reverses_entry_id", sa.Uuid(), nullable=True),
-        sa.PrimaryKeyConstraint("id", name="pk_journal_entries"),
-        sa.UniqueConstraint("idempotency_key", name="uq_journal_entries_idempotency_key"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_journal_entries")),
+        sa.UniqueConstraint("idempotency_key", name=op.f("uq_journal_entries_idempotency_key")),
         # An entry is reversed at most once.
-        sa.UniqueConstraint("reverses_entry_id", name="uq_journal_entries_reverses_entry_id"),
+        sa.UniqueConstraint("reverses_entry_id", name=op.f("uq_journal_entries_reverses_entry_id")),
         sa.ForeignKeyConstraint(["reverses_entry_id"], ["journal_entries.id"],
-                                name="fk_journal_entries_reverses_entry_id_journal_entries"),
-        sa.CheckConstraint("idempotency_key <> ''", name="ck_journal_entries_idempotency_key"),
+                                name=op.f("fk_journal_entries_reverses_entry_id_journal_entries")),
+        sa.CheckConstraint("idempotency_key <> ''", name=op.f("ck_journal_entries_idempotency_key")),
         comment="append-only: ledger journal entries",
     )
     op.create_table(
@@ -82,12 +82,12 @@ def upgrade():
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("debit_minor", sa.BigInteger(), server_default="0", nullable=False),
         sa.Column("credit_minor", sa.BigInteger(), server_default="0", nullable=False),
-        sa.PrimaryKeyConstraint("id", name="pk_journal_lines"),
-        sa.ForeignKeyConstraint(["entry_id"], ["journal_entries.id"], name="fk_journal_lines_entry_id_journal_entries"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_journal_lines")),
+        sa.ForeignKeyConstraint(["entry_id"], ["journal_entries.id"], name=op.f("fk_journal_lines_entry_id_journal_entries")),
         sa.ForeignKeyConstraint(["account_id", "currency"], ["ledger_accounts.id", "ledger_accounts.currency"],
-                                name="fk_journal_lines_account_currency"),
+                                name=op.f("fk_journal_lines_account_currency")),
         sa.CheckConstraint("debit_minor >= 0 AND credit_minor >= 0 AND (debit_minor = 0) <> (credit_minor = 0)",
-                           name="ck_journal_lines_one_side"),
+                           name=op.f("ck_journal_lines_one_side")),
         comment="append-only: ledger journal lines",
     )
     op.create_index("ix_journal_lines_entry_id", "journal_lines", ["entry_id"])
@@ -98,15 +98,15 @@ def upgrade():
         sa.Column("kind", sa.String(length=40), nullable=False),
         sa.Column("balance_minor", sa.BigInteger(), server_default="0", nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.PrimaryKeyConstraint("account_id", name="pk_ledger_balances"),
+        sa.PrimaryKeyConstraint("account_id", name=op.f("pk_ledger_balances")),
         sa.ForeignKeyConstraint(["account_id", "kind"], ["ledger_accounts.id", "ledger_accounts.kind"],
-                                name="fk_ledger_balances_account_kind"),
+                                name=op.f("fk_ledger_balances_account_kind")),
         # The last line of defence for provider funds: even a bug in the posting code cannot
         # commit a negative available (or reserved) balance, nor pay a borrower more than the
         # disbursement owed (a negative payout clearing would mean paying twice).
         sa.CheckConstraint("kind NOT IN ('provider_available', 'provider_reserved', 'borrower_payout_clearing') "
                            "OR balance_minor >= 0",
-                           name="ck_ledger_balances_non_negative"),
+                           name=op.f("ck_ledger_balances_non_negative")),
         comment="ledger balances: maintained by caas.ledger.posting in the posting transaction",
     )
     op.execute(LEDGER_SQL)
