@@ -193,3 +193,23 @@ def user_remove(client_id: uuid.UUID, user_id: uuid.UUID):
         db.session.commit()
         flash(f"{user.full_name} can no longer sign in.", "success")
     return redirect(url_for("admin.users", client_id=client_id))
+
+
+# --- Borrower documents ----------------------------------------------------------------------------
+
+@bp.route("/clients/<uuid:client_id>/documents/<uuid:document_id>")
+@tenant_page
+def document_download(client_id: uuid.UUID, document_id: uuid.UUID):
+    """Client admins and platform admins may download a borrower's document; each download is audited."""
+    from flask import send_file
+
+    from caas.credit import documents
+
+    try:
+        document, path = documents.open_for_download(db.session, actor(), current_app.config["UPLOAD_DIR"],
+                                                     document_id, owner_id=None)
+    except DomainError:
+        abort(404)
+    db.session.commit()
+    return send_file(path, mimetype=document.content_type, as_attachment=True,
+                     download_name=f"{document.kind}{path.suffix}")

@@ -4,6 +4,7 @@ from flask import abort, current_app, flash, g, redirect, render_template, reque
 from flask_login import current_user, login_user
 
 from blueprints.auth.forms import LoginForm, SignupForm
+from blueprints.borrower.forms import ConfirmForm
 from blueprints.auth.routes import WRONG_CREDENTIALS, login_limit
 from blueprints.borrower import bp
 from caas.core import tenant
@@ -53,7 +54,14 @@ def brand():
 
 @bp.route("/")
 def home():
-    return render_template("borrower/home.html")
+    from caas.credit import applications, consents, notifications, profiles
+
+    return render_template(
+        "borrower/home.html", applications=applications.list_for_borrower(db.session, current_user.id),
+        notices=notifications.recent(db.session, current_user.id),
+        unread=notifications.unread_count(db.session, current_user.id),
+        has_profile=profiles.get(db.session, current_user.id) is not None,
+        missing_consents=consents.missing(db.session, current_user.id), csrf_form=ConfirmForm())
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -107,3 +115,6 @@ def logo():
     if not path.is_file():
         abort(404)
     return send_file(path, mimetype=MIMETYPES.get(path.suffix, "application/octet-stream"), max_age=3600)
+
+
+from blueprints.borrower import journey  # noqa: E402,F401

@@ -73,6 +73,10 @@ def transition(session: Session, application: Application, wanted: S, note: str 
     application.status = wanted
     session.add(event)
     session.flush()
+    from caas.credit.notifications import notify  # the borrower hears of every step
+
+    notify(session, application.client_id, application.borrower_id,
+           f"Your application is now {wanted.value.replace('_', ' ')}.", link=f"/applications/{application.id}")
 
 
 def get(session: Session, application_id: uuid.UUID, *, borrower_id: uuid.UUID | None = None) -> Application:

@@ -1,0 +1,50 @@
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, DateField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from caas.credit.applications import PURPOSES
+from caas.credit.documents import KINDS
+
+
+class ProfileForm(FlaskForm):
+    legal_name = StringField("Legal name", validators=[DataRequired(), Length(max=200)])
+    date_of_birth = DateField("Date of birth", validators=[DataRequired(message="Enter your date of birth.")])
+    phone = StringField("Phone", validators=[DataRequired(), Length(max=32)])
+    address = TextAreaField("Address", validators=[DataRequired(), Length(max=400)])
+    national_id = StringField("National ID", validators=[DataRequired(), Length(max=40)])
+    employment_status = SelectField("Employment status", choices=[
+        ("employed", "Employed"), ("self_employed", "Self-employed"), ("unemployed", "Unemployed"),
+        ("student", "Student"), ("retired", "Retired")])
+    employer = StringField("Employer or business", validators=[Optional(), Length(max=200)])
+    months_employed = IntegerField("Months with this employer", validators=[Optional()], default=0)
+    monthly_net_income = DecimalField("Monthly net income", places=None, validators=[DataRequired()])
+    monthly_expenses = DecimalField("Monthly expenses", places=None, validators=[Optional()], default=0)
+    existing_debt_payments = DecimalField("Existing monthly debt payments", places=None, validators=[Optional()],
+                                          default=0)
+    housing = SelectField("Housing", choices=[("rent", "Rent"), ("own", "Own"), ("free", "Live for free")])
+
+
+class ConsentForm(FlaskForm):
+    data_processing = BooleanField("Data processing")
+    credit_check = BooleanField("Credit check")
+
+
+class DocumentForm(FlaskForm):
+    kind = SelectField("Document", choices=list(KINDS.items()))
+    file = FileField("File (PDF, JPEG or PNG, at most 10 MB)", validators=[FileRequired("Choose a file.")])
+
+
+class TermsForm(FlaskForm):
+    amount = DecimalField("Amount", places=None, validators=[DataRequired(message="Enter an amount.")])
+    currency = SelectField("Currency", choices=[])
+    term_months = SelectField("Term (months)", coerce=int, choices=[])
+    purpose = SelectField("Purpose", choices=[(p, p.capitalize()) for p in PURPOSES])
+
+
+class IncomeForm(FlaskForm):
+    income_confirmed = BooleanField("My income and expenses above are correct")
+
+
+class ConfirmForm(FlaskForm):
+    """Only the CSRF token, for buttons that change state."""

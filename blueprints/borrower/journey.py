@@ -1,0 +1,260 @@
+"""The borrower's journey: profile and KYC, consents, documents, the application wizard, the
+status page, data export."""
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date
+
+from flask import abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+
+from blueprints.borrower import bp
+from blueprints.borrower.forms import ConfirmForm, ConsentForm, DocumentForm, IncomeForm, ProfileForm, TermsForm
+from blueprints.common import actor, render, wants_partial
+from blueprints.forms_util import apply_error
+from caas.core.errors import DomainError
+from caas.core.extensions import db
+from caas.credit import applications, consents, documents, notifications, profiles, states
+from caas.credit.applications import Terms
+from caas.credit.models import ApplicationStatus as S
+from caas.money import from_minor
+
+STEPS = ("terms", "income", "review")
+STEP_TITLES = {"terms": "Amount and term", "income": "Your income", "review": "Review and submit"}
+
+
+# --- Profile ----------------------------------------------------------------------------------------
+
+@bp.route("/profile", methods=["GET", "POST"])
+def profile():
+    existing = profiles.get(db.session, current_user.id)
+    form = ProfileForm(obj=None)
+    if request.method == "GET" and existing is not None:
+        currency = existing.currency
+        form.process(data={
+            "legal_name": existing.legal_name, "date_of_birth": existing.date_of_birth, "phone": existing.phone,
+            "address": existing.address, "national_id": existing.national_id,
+            "employment_status": existing.employment_status, "employer": existing.employer,
+            "months_employed": existing.months_employed,
+            "monthly_net_income": from_minor(existing.monthly_net_income_minor, currency),
+            "monthly_expenses": from_minor(existing.monthly_expenses_minor, currency),
+            "existing_debt_payments": from_minor(existing.existing_debt_payments_minor, currency),
+            "housing": existing.housing})
+    elif request.method == "GET":
+        form.legal_name.data = current_user.full_name
+    if form.validate_on_submit():
+        values = profiles.ProfileInput(**{name: getattr(form, name).data for name in (
+            "legal_name", "date_of_birth", "phone", "address", "national_id", "employment_status", "employer",
+            "months_employed", "monthly_net_income", "monthly_expenses", "existing_debt_payments", "housing")})
+        try:
+            profiles.save(db.session, current_user, g.client, values, date.today())
+        except DomainError as exc:
+            db.session.rollback()
+            apply_error(form, exc)
+        else:
+            db.session.commit()
+            flash("Your profile is saved.", "success")
+            return redirect(request.args.get("next") or url_for("borrower.home"))
+    return render_template("borrower/profile.html", form=form, currency=g.client.default_currency), \
+        (422 if form.errors else 200)
+
+
+# --- Consents and your data ---------------------------------------------------------------------------
+
+@bp.route("/consents", methods=["GET", "POST"])
+def consent_page():
+    form = ConsentForm()
+    if form.validate_on_submit():
+        kinds = [kind for kind in consents.REQUIRED if getattr(form, kind).data]
+        consents.grant(db.session, current_user.id, g.client.id, kinds, request.remote_addr)
+        db.session.commit()
+        flash("Thank you: your consents are recorded.", "success")
+        return redirect(request.args.get("next") or url_for("borrower.consent_page"))
+    texts = {kind: (version, text.format(client=g.client.display_name))
+             for kind, (version, text) in consents.TEXTS.items()}
+    return render_template("borrower/consents.html", form=form, texts=texts,
+                           active=consents.active(db.session, current_user.id), confirm=ConfirmForm())
+
+
+@bp.route("/consents/<kind>/withdraw", methods=["POST"])
+def consent_withdraw(kind: str):
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        consents.withdraw(db.session, current_user.id, kind)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash("Consent withdrawn. Applications need it again before they can be submitted.", "info")
+    return redirect(url_for("borrower.consent_page"))
+
+
+@bp.route("/export")
+def export_data():
+    """Everything we hold about you, as JSON."""
+    data = notifications.export_for(db.session, current_user, g.client)
+    response = current_app.response_class(json.dumps(data, indent=2, default=str), mimetype="application/json")
+    response.headers["Content-Disposition"] = f'attachment; filename="my-data-{g.client.slug}.json"'
+    return response
+
+
+# --- Documents ---------------------------------------------------------------------------------------
+
+@bp.route("/documents", methods=["GET", "POST"])
+def documents_page():
+    form = DocumentForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            documents.upload(db.session, current_app.config["UPLOAD_DIR"], user_id=current_user.id,
+                             client_id=g.client.id, kind=form.kind.data, filename=upload.filename or "upload",
+                             data=upload.read())
+        except DomainError as exc:
+            db.session.rollback()
+            apply_error(form, exc)
+        else:
+            db.session.commit()
+            flash(f"{documents.KINDS[form.kind.data]} uploaded.", "success")
+            return redirect(url_for("borrower.documents_page"))
+    return render_template("borrower/documents.html", form=form, kinds=documents.KINDS,
+                           docs=documents.list_for(db.session, current_user.id)), (422 if form.errors else 200)
+
+
+@bp.route("/documents/<uuid:document_id>")
+def document_download(document_id: uuid.UUID):
+    try:
+        document, path = documents.open_for_download(db.session, actor(), current_app.config["UPLOAD_DIR"],
+                                                     document_id, owner_id=current_user.id)
+    except DomainError:
+        abort(404)
+    db.session.commit()  # the audit row
+    return send_file(path, mimetype=document.content_type, as_attachment=True,
+                     download_name=f"{document.kind}{path.suffix}")
+
+
+# --- Applications ------------------------------------------------------------------------------------
+
+def _mine(application_id: uuid.UUID):
+    try:
+        return applications.get(db.session, application_id, borrower_id=current_user.id)
+    except DomainError:
+        abort(404)
+
+
+@bp.route("/apply")
+def apply():
+    application = applications.start(db.session, current_user.id, g.client.id)
+    db.session.commit()
+    return redirect(url_for("borrower.application_edit", application_id=application.id))
+
+
+def _terms_form(policy, application, formdata=True):
+    form = TermsForm() if formdata else TermsForm(formdata=None)
+    form.currency.choices = [(c, c) for c in policy.currencies]
+    form.term_months.choices = [(t, f"{t} months") for t in policy.allowed_terms]
+    if not formdata and application.amount_minor is not None:
+        form.amount.data = from_minor(application.amount_minor, application.currency)
+        form.currency.data = application.currency
+        form.term_months.data = application.term_months
+        form.purpose.data = application.purpose
+    return form
+
+
+def _step_context(application, step, form):
+    policy = applications.policy_for(db.session, g.client.id)
+    return dict(application=application, step=step, steps=STEPS, titles=STEP_TITLES, form=form, policy=policy,
+                profile=profiles.get(db.session, current_user.id),
+                missing_consents=consents.missing(db.session, current_user.id), confirm=ConfirmForm())
+
+
+@bp.route("/applications/<uuid:application_id>/edit")
+def application_edit(application_id: uuid.UUID):
+    application = _mine(application_id)
+    if application.status != S.draft:
+        return redirect(url_for("borrower.application_status", application_id=application.id))
+    step = request.args.get("step", "terms")
+    if step not in STEPS:
+        abort(404)
+    policy = applications.policy_for(db.session, g.client.id)
+    form = _terms_form(policy, application, formdata=False) if step == "terms" else \
+        (IncomeForm(formdata=None) if step == "income" else ConfirmForm())
+    return render("borrower/apply.html", "borrower/_apply_step.html", **_step_context(application, step, form))
+
+
+@bp.route("/applications/<uuid:application_id>/step/<step>", methods=["POST"])
+def application_step(application_id: uuid.UUID, step: str):
+    """One wizard step; the draft is saved after each. Review submits to scoring."""
+    application = _mine(application_id)
+    if step not in STEPS:
+        abort(404)
+    if application.status != S.draft:
+        return redirect(url_for("borrower.application_status", application_id=application.id))
+    policy = applications.policy_for(db.session, g.client.id)
+    form = _terms_form(policy, application) if step == "terms" else (IncomeForm() if step == "income" else ConfirmForm())
+    if form.validate_on_submit():
+        try:
+            if step == "terms":
+                currency = form.currency.data
+                amount_minor = applications.amount_to_minor(form.amount.data, currency)
+                applications.set_terms(db.session, application, Terms(amount_minor, currency, form.term_months.data,
+                                                                      form.purpose.data), date.today())
+            elif step == "income":
+                applications.confirm_income(db.session, application, form.income_confirmed.data)
+            else:
+                applications.submit(db.session, application)
+                db.session.commit()
+                target = url_for("borrower.application_status", application_id=application.id)
+                if wants_partial():
+                    return "", 204, {"HX-Redirect": target}
+                return redirect(target)
+        except DomainError as exc:
+            db.session.rollback()
+            apply_error(form, exc, {"term_months": "term_months"})
+            return render("borrower/apply.html", "borrower/_apply_step.html",
+                          **_step_context(application, step, form)), 422
+        db.session.commit()
+        next_step = STEPS[STEPS.index(step) + 1]
+        next_form = IncomeForm(formdata=None) if next_step == "income" else ConfirmForm()
+        return render("borrower/apply.html", "borrower/_apply_step.html",
+                      **_step_context(application, next_step, next_form))
+    return render("borrower/apply.html", "borrower/_apply_step.html", **_step_context(application, step, form)), 422
+
+
+@bp.route("/applications/<uuid:application_id>")
+def application_status(application_id: uuid.UUID):
+    application = _mine(application_id)
+    context = dict(application=application, main_path=states.MAIN_PATH, final=application.status in states.FINAL,
+                   withdrawable=application.status in states.WITHDRAWABLE, confirm=ConfirmForm())
+    if wants_partial():
+        # Polling: 286 tells htmx to stop once the application has reached a final state.
+        status = 286 if application.status in states.FINAL else 200
+        return render_template("borrower/_status.html", **context), status
+    return render_template("borrower/status.html", **context)
+
+
+@bp.route("/applications/<uuid:application_id>/withdraw", methods=["POST"])
+def application_withdraw(application_id: uuid.UUID):
+    application = _mine(application_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        applications.withdraw(db.session, application)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash("Your application is withdrawn.", "info")
+    return redirect(url_for("borrower.application_status", application_id=application.id))
+
+
+@bp.route("/notifications/read", methods=["POST"])
+def notifications_read():
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    notifications.mark_all_read(db.session, current_user.id)
+    db.session.commit()
+    return redirect(url_for("borrower.home"))
