@@ -245,6 +245,11 @@ def post_detailed(session: Session, *, memo: str, idempotency_key: str, lines: S
     for key in {k for k, _, _ in wanted}:
         account_id = ids[key]
         if KINDS[key.kind].non_negative and balances[account_id] + deltas[account_id] < 0:
+            # While we waited for the lock, a concurrent post of this same key may have committed
+            # and spent the funds: that is a replay, not a refusal.
+            existing = entry_by_key(session, idempotency_key)
+            if existing is not None:
+                return Posted(_same_or_conflict(existing, wanted, idempotency_key), False)
             raise InsufficientFunds(key.label(), balances[account_id], -deltas[account_id], key.currency)
 
     entry = session.scalars(
