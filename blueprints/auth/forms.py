@@ -22,3 +22,7 @@ class SetPasswordForm(FlaskForm):
                              message="Use between 12 and 128 characters.")])
     confirm = PasswordField("Repeat password", validators=[DataRequired(), EqualTo("password",
                             message="The passwords do not match.")])
+
+
+class ResetRequestForm(FlaskForm):
+    email = EmailField("E-mail", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])

@@ -5,7 +5,7 @@ from flask import current_app, flash, redirect, render_template, session, url_fo
 from flask_login import current_user, login_user, logout_user
 
 from blueprints.auth import bp
-from blueprints.auth.forms import LoginForm, SetPasswordForm
+from blueprints.auth.forms import LoginForm, ResetRequestForm, SetPasswordForm
 from blueprints.common import home_url_for
 from caas.core.errors import DomainError
 from caas.core.extensions import db, limiter
@@ -82,5 +82,29 @@ def accept_invitation(token: str):
             login_user(user)
             flash("Your password is set. Welcome to CaaS.", "success")
             return redirect(home_url_for(user))
-    return render_template("auth/accept_invitation.html", form=form, user=invitation.user), \
-        (422 if form.errors else 200)
+    return render_template("auth/accept_invitation.html", form=form, user=invitation.user,
+                           purpose=invitation.purpose), (422 if form.errors else 200)
+
+
+RESET_SENT = "If an account exists for that e-mail, we have sent a link to reset its password."
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@limiter.limit(login_limit, methods=["POST"])
+def reset_request():
+    """Staff password reset. The answer is the same whether or not the account exists."""
+    from caas.tenancy import invitations
+
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        invitations.request_reset(db.session, form.email.data, client_id=None)
+        db.session.commit()
+        flash(RESET_SENT, "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/reset_request.html", form=form, action=url_for("auth.reset_request"))
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+@limiter.limit(login_limit, methods=["POST"])
+def reset_password(token: str):
+    return accept_invitation(token)

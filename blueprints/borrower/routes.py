@@ -13,7 +13,8 @@ from caas.core.extensions import db, limiter
 from caas.tenancy import operations
 from caas.tenancy.models import Role
 
-PUBLIC = {"borrower.login", "borrower.signup", "borrower.logo"}
+PUBLIC = {"borrower.login", "borrower.signup", "borrower.logo", "borrower.reset_request", "borrower.reset_password",
+          "borrower.verify_email"}
 
 
 @bp.url_value_preprocessor
@@ -92,10 +93,14 @@ def signup():
             db.session.rollback()
             getattr(form, exc.field or "email").errors.append(exc.message)
         else:
+            from caas.tenancy import invitations
+
+            invitations.invite(db.session, user, "verify")
             db.session.commit()
             session.clear()
             login_user(user)
-            flash(f"Welcome to {g.client.display_name}.", "success")
+            flash(f"Welcome to {g.client.display_name}. We have e-mailed you a link to confirm your address.",
+                  "success")
             return redirect(url_for("borrower.home"))
     return render_template("borrower/signup.html", form=form), 200 if not form.errors else 422
 
@@ -118,3 +123,44 @@ def logo():
 
 
 from blueprints.borrower import journey  # noqa: E402,F401
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@limiter.limit(login_limit, methods=["POST"])
+def reset_request():
+    """Borrower password reset; the same answer whether or not the account exists."""
+    from blueprints.auth.forms import ResetRequestForm
+    from blueprints.auth.routes import RESET_SENT
+    from caas.tenancy import invitations
+
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        invitations.request_reset(db.session, form.email.data, client_id=g.client.id)
+        db.session.commit()
+        flash(RESET_SENT, "info")
+        return redirect(url_for("borrower.login"))
+    return render_template("auth/reset_request.html", form=form, action=url_for("borrower.reset_request"),
+                           base="borrower/base.html")
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+@limiter.limit(login_limit, methods=["POST"])
+def reset_password(token: str):
+    from blueprints.auth.routes import accept_invitation
+
+    return accept_invitation(token)
+
+
+@bp.route("/verify/<token>")
+def verify_email(token: str):
+    from caas.tenancy import invitations
+
+    try:
+        invitations.verify_email(db.session, token)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("borrower.login"))
+    db.session.commit()
+    flash("Thank you: your e-mail address is confirmed.", "success")
+    return redirect(url_for("borrower.home"))

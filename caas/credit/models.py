@@ -101,6 +101,7 @@ class ApplicationEvent(IdMixin, TenantMixin, db.Model):
     """One step of an application's timeline; written with every status change."""
 
     __tablename__ = "application_events"
+    __table_args__ = {"comment": "append-only: application timeline"}
     application_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("applications.id"), index=True)
     from_status: Mapped[str | None] = mapped_column(String(30))
     to_status: Mapped[str] = mapped_column(String(30))

@@ -20,14 +20,20 @@ def send_invitation(invitation_id: str) -> str:
         return "already sent"
     token = invitations.issue_token(invitation)
     user = invitation.user
-    link = f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/invite/{token}"
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    portal = f"/c/{user.client.slug}" if user.role == Role.borrower else ""
+    path = {"invite": "/invite", "reset": f"{portal}/reset", "verify": f"{portal}/verify"}[invitation.purpose]
+    link = f"{base}{path}/{token}"
     where = user.client.display_name if user.client else (user.provider.legal_name if user.provider else "CaaS")
     context = {"user": user, "link": link, "where": where, "role": user.role.value.replace("_", " "),
                "expires_at": invitation.expires_at, "is_provider": user.role == Role.provider_user}
+    subject = {"invite": f"You are invited to {where} on CaaS", "reset": f"Reset your {where} password",
+               "verify": f"Confirm your e-mail for {where}"}[invitation.purpose]
+    template = {"invite": "invitation", "reset": "reset", "verify": "verify"}[invitation.purpose]
     db.session.flush()
     # Send, then commit: if sending fails nothing is marked sent and the retry sends a new link; if
     # the commit fails after sending, that link is dead and the retry sends a working one.
-    mail.send(user.email, f"You are invited to {where} on CaaS",
-              render_template("email/invitation.txt", **context), render_template("email/invitation.html", **context))
+    mail.send(user.email, subject, render_template(f"email/{template}.txt", **context),
+              render_template(f"email/{template}.html", **context))
     db.session.commit()
     return "sent"

@@ -119,6 +119,7 @@ class Invitation(IdMixin, db.Model):
 
     __tablename__ = "invitations"
     client_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("clients.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(10), default="invite", server_default="invite")  # invite|reset|verify
     user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id"), index=True)
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
@@ -175,6 +176,7 @@ class User(IdMixin, TimestampMixin, db.Model):
     role: Mapped[Role] = mapped_column(Enum(Role, name="user_role"))
     status: Mapped[Status] = mapped_column(Enum(Status, name="user_status"), default=Status.active)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    email_verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     client: Mapped[Client | None] = relationship(lazy="joined")
     provider: Mapped[Provider | None] = relationship(lazy="joined")
