@@ -62,9 +62,12 @@ def home():
             counts = operations.tenant_counts(db.session)
         db.session.commit()
         return render_template("admin/platform_home.html", counts=counts)
+    from caas.credit.applications import counts_by_status
+
     counts = operations.tenant_counts(db.session)
+    by_status = counts_by_status(db.session)
     return render_template("admin/client_home.html", counts=counts, client=current_user.client,
-                           states={state: 0 for state in APPLICATION_STATES})
+                           states={state: by_status.get(state, 0) for state in APPLICATION_STATES})
 
 
 from blueprints.admin import audit, clients, providers, tenant  # noqa: E402,F401
