@@ -3,6 +3,7 @@ from caas.audit.models import AuditEntry  # noqa: F401
 from caas.events.models import OutboxMessage, WebhookEndpoint  # noqa: F401
 from caas.tenancy.models import (ApiKey, Client, CreditPolicy, Invitation, Provider,  # noqa: F401
                                  ProviderAccess, User)
-from caas.credit.models import (Application, ApplicationEvent, BorrowerProfile, Consent, Document,  # noqa: F401
-                                IdempotentResponse, Notification, UsageEvent)
+from caas.credit.models import (Application, ApplicationEvent, BorrowerProfile, Consent, CreditDecision,  # noqa: F401
+                                Document, IdempotentResponse, Notification, ReferralReview, ScoringModel, UsageEvent)
+from caas.screening.models import SanctionsList  # noqa: F401
 from caas.ledger.models import Account, AccountBalance, JournalEntry, JournalLine  # noqa: F401

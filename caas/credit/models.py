@@ -144,3 +144,49 @@ class Notification(IdMixin, TenantMixin, db.Model):
     link: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = utcnow_column()
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CreditDecision(IdMixin, TenantMixin, db.Model):
+    """The immutable record of one decision: what went in, which model and list, what came out."""
+
+    __tablename__ = "credit_decisions"
+    __table_args__ = (UniqueConstraint("application_id", "model_version", name="uq_credit_decisions_app_model"),
+                      {"comment": "append-only: credit decisions"})
+    application_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("applications.id"), index=True)
+    outcome: Mapped[str] = mapped_column(String(10))  # approve | decline | refer
+    model_version: Mapped[str] = mapped_column(String(40))
+    sanctions_list_sha256: Mapped[str | None] = mapped_column(String(64))
+    pd: Mapped[Decimal | None] = mapped_column(Numeric(7, 6))
+    score: Mapped[int | None] = mapped_column(Integer)
+    grade: Mapped[str | None] = mapped_column(String(1))
+    reasons: Mapped[list[Any]] = mapped_column(JSONB)
+    rule_results: Mapped[list[Any]] = mapped_column(JSONB)
+    screening_hits: Mapped[list[Any]] = mapped_column(JSONB)
+    kyc_results: Mapped[list[Any]] = mapped_column(JSONB)
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    decided_at: Mapped[datetime] = utcnow_column()
+
+
+class ReferralReview(IdMixin, TenantMixin, db.Model):
+    """A person's decision on a referred application, with the note they wrote."""
+
+    __tablename__ = "referral_reviews"
+    __table_args__ = {"comment": "append-only: referral reviews"}
+    application_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("applications.id"), index=True)
+    reviewer_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    outcome: Mapped[str] = mapped_column(String(10))  # approve | decline
+    note: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = utcnow_column()
+
+
+class ScoringModel(IdMixin, db.Model):
+    """A trained scorecard, versioned by the hash of its content, with its training metrics.
+    Platform data: every tenant is scored by the active model."""
+
+    __tablename__ = "scoring_models"
+    __table_args__ = (Index("uq_scoring_models_one_active", "active", unique=True, postgresql_where=text("active")),)
+    version: Mapped[str] = mapped_column(String(40), unique=True)
+    artifact: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = utcnow_column()
