@@ -63,6 +63,14 @@ class FlutterwaveGateway(HttpGateway):
         super().__init__(secret_key=secret_key, **kwargs)
         self.secret_hash = secret_hash  # the dashboard "secret hash" webhooks are checked against
 
+    def classify(self, status: int, payload: Any, method: str) -> GatewayError:
+        error = super().classify(status, payload, method)
+        if status == 400 and "insufficient" in error.message.lower():
+            # Our Flutterwave wallet is short: another gateway (another balance) may pay.
+            return GatewayError(self.name, "insufficient_gateway_balance", error.message, retryable=True,
+                                status_code=status)
+        return error
+
     def _data(self, payload: Any) -> Any:
         if not isinstance(payload, dict) or str(payload.get("status", "")).lower() != "success":
             message = payload.get("message") if isinstance(payload, dict) else payload
