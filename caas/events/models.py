@@ -6,12 +6,13 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ARRAY, Boolean, DateTime, Enum, ForeignKey, Index, Integer, String, Text, Uuid, text
+from sqlalchemy import (ARRAY, Boolean, DateTime, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
+                        Uuid, text)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from caas.core.extensions import db
-from caas.core.models import IdMixin, utcnow_column
+from caas.core.models import IdMixin, TenantMixin, utcnow_column
 
 
 class OutboxKind(str, enum.Enum):
@@ -49,3 +50,71 @@ class WebhookEndpoint(IdMixin, db.Model):
     secret_ciphertext: Mapped[str] = mapped_column(Text)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = utcnow_column()
+    # Secret rotation: the replaced secret still signs for 24 h after rotated_at (migration 0200).
+    previous_secret_ciphertext: Mapped[str | None] = mapped_column(Text)
+    rotated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Health: set at the first failed attempt after a success, cleared by the next success.
+    failing_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set when a delivery exhausts its retries; cleared by the next success.
+    flagged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    disabled_reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class DeliveryStatus(str, enum.Enum):
+    pending = "pending"
+    succeeded = "succeeded"
+    failed = "failed"
+
+
+class WebhookDelivery(IdMixin, TenantMixin, db.Model):
+    """One event for one endpoint. Attempts are claimed by bumping ``attempts`` (see
+    caas.events.deliveries.claim); ``cycle`` grows on each manual resend so that a retry already
+    scheduled for the previous cycle finds itself stale and does nothing."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("endpoint_id", "event_id", name="uq_webhook_deliveries_endpoint_event"),
+        Index("ix_webhook_deliveries_endpoint_created", "endpoint_id", "created_at"),
+        Index("ix_webhook_deliveries_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+    )
+
+    endpoint_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("webhook_endpoints.id"))
+    outbox_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # NULL for test events
+    event_id: Mapped[str] = mapped_column(String(40))
+    event_type: Mapped[str] = mapped_column(String(80))
+    event_created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    status: Mapped[DeliveryStatus] = mapped_column(Enum(DeliveryStatus, name="webhook_delivery_status"),
+                                                   default=DeliveryStatus.pending)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    cycle: Mapped[int] = mapped_column(Integer, default=0)
+    cycle_attempts: Mapped[int] = mapped_column(Integer, default=0)  # attempts claimed in this cycle
+    cycle_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = utcnow_column()
+
+
+class WebhookAttempt(IdMixin, TenantMixin, db.Model):
+    """One HTTP attempt of a delivery (append-only)."""
+
+    __tablename__ = "webhook_delivery_attempts"
+    __table_args__ = (
+        UniqueConstraint("delivery_id", "attempt", name="uq_webhook_delivery_attempts_attempt"),
+        Index("ix_webhook_delivery_attempts_endpoint_at", "endpoint_id", "at"),
+        {"comment": "append-only: webhook delivery attempts"},
+    )
+
+    delivery_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("webhook_deliveries.id"))
+    endpoint_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("webhook_endpoints.id"))
+    attempt: Mapped[int] = mapped_column(Integer)
+    cycle: Mapped[int] = mapped_column(Integer, default=0)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    latency_ms: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[str | None] = mapped_column(Text)  # the first 2 KB, decoded leniently
+    error: Mapped[str | None] = mapped_column(Text)

@@ -99,3 +99,43 @@ def set_enabled(session: Session, actor: Actor, endpoint_id: uuid.UUID, enabled:
 
 def list_endpoints(session: Session) -> list[WebhookEndpoint]:
     return list(session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.created_at)))
+
+
+# --- Secret rotation (webhooks issue) ---------------------------------------------------------------
+
+ROTATION_OVERLAP_HOURS = 24
+
+
+def rotate_secret(session: Session, actor: Actor, endpoint_id: uuid.UUID, *,
+                  now=None) -> tuple[WebhookEndpoint, str]:
+    """Give the endpoint a new signing secret; returns it (shown once).
+
+    The replaced secret keeps signing beside the new one for 24 hours (``signing_secrets``), so
+    the client can switch without losing a delivery. Rotating again within those hours drops the
+    oldest secret. Audited without the secrets.
+    """
+    from datetime import datetime, timedelta, timezone
+
+    endpoint = get(session, endpoint_id)
+    now = now or datetime.now(timezone.utc)
+    secret = "whsec_" + secrets.token_urlsafe(32)
+    endpoint.previous_secret_ciphertext = endpoint.secret_ciphertext
+    endpoint.secret_ciphertext = encrypt(secret)
+    endpoint.rotated_at = now
+    session.flush()
+    record(session, actor, "webhook.rotate_secret", client_id=endpoint.client_id, target_type="webhook_endpoint",
+           target_id=endpoint.id, after={"rotated_at": now.isoformat(),
+                                         "previous_valid_until": (now + timedelta(hours=ROTATION_OVERLAP_HOURS)).isoformat()})
+    return endpoint, secret
+
+
+def signing_secrets(endpoint: WebhookEndpoint, now) -> list[str]:
+    """The secrets that sign a delivery at ``now``: the current one, then the previous one while
+    it is less than 24 hours old."""
+    from datetime import timedelta
+
+    valid = [decrypt(endpoint.secret_ciphertext)]
+    if (endpoint.previous_secret_ciphertext and endpoint.rotated_at is not None
+            and now < endpoint.rotated_at + timedelta(hours=ROTATION_OVERLAP_HOURS)):
+        valid.append(decrypt(endpoint.previous_secret_ciphertext))
+    return valid
