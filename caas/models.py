@@ -7,3 +7,4 @@ from caas.credit.models import (Application, ApplicationEvent, BorrowerProfile, 
                                 Document, IdempotentResponse, Notification, ReferralReview, ScoringModel, UsageEvent)
 from caas.screening.models import SanctionsList  # noqa: F401
 from caas.ledger.models import Account, AccountBalance, JournalEntry, JournalLine  # noqa: F401
+from caas.events.models import WebhookAttempt, WebhookDelivery  # noqa: F401
