@@ -110,8 +110,19 @@ def register(app: Flask) -> None:
     for command in (setup_db_command, demo_data_command, worker_command, outbox_group, rls_gate_command,
                     audit_group):
         app.cli.add_command(command)
-    try:
-        from caas.loans.cli import loans_cli
-    except ImportError:  # the loan maths area is built in its own issue
-        return
+    from caas.loans.cli import loans_cli
+
     app.cli.add_command(loans_cli)
+    try:
+        from caas.screening.cli import sanctions_cli
+    except ImportError:  # the matcher's pure commands land with their module
+        sanctions_cli = click.Group("sanctions", help="Sanctions lists and screening.")
+    from caas.screening.commands import attach
+
+    attach(sanctions_cli)
+    app.cli.add_command(sanctions_cli)
+    try:
+        from caas.credit.scorecard.cli import scoring_cli
+    except ImportError:
+        return
+    app.cli.add_command(scoring_cli)
