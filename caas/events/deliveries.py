@@ -228,7 +228,9 @@ def record_attempt(session: Session, delivery: WebhookDelivery, endpoint: Webhoo
         delivery.last_error = result.error or f"HTTP {result.status_code}"
         retry_at = next_attempt_time(delivery.id, delivery.cycle, delivery.cycle_attempts,
                                      delivery.cycle_started_at or now, now)
-        _endpoint_failed(session, endpoint, now, delivery.last_error)
+        _endpoint_failed(session, endpoint, now, delivery.last_error, delivery.id)
+        if not endpoint.enabled:
+            retry_at = None
         if retry_at is None:
             delivery.status = DeliveryStatus.failed
             delivery.next_attempt_at = None
@@ -249,7 +251,8 @@ def _endpoint_succeeded(endpoint: WebhookEndpoint) -> None:
         endpoint.disabled_reason = None
 
 
-def _endpoint_failed(session: Session, endpoint: WebhookEndpoint, now: datetime, error: str) -> None:
+def _endpoint_failed(session: Session, endpoint: WebhookEndpoint, now: datetime, error: str,
+                     delivery_id: uuid.UUID) -> None:
     if endpoint.enabled and endpoint.disabled_at is not None:
         # Re-enabled by an admin since we disabled it: its 3 days start again now.
         endpoint.disabled_at = None
@@ -267,6 +270,14 @@ def _endpoint_failed(session: Session, endpoint: WebhookEndpoint, now: datetime,
         endpoint.disabled_reason = (f"Every delivery failed for 3 days (since "
                                     f"{endpoint.failing_since:%Y-%m-%d %H:%M} UTC); last error: {error}")[:200]
         endpoint.flagged_at = endpoint.flagged_at or now
+        # What still waits for this endpoint fails now (its scheduled retries become no-ops); the
+        # client admin can replay it once the endpoint works again.
+        session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.status == DeliveryStatus.pending,
+                   WebhookDelivery.id != delivery_id)
+            .values(status=DeliveryStatus.failed, next_attempt_at=None, last_error="endpoint disabled")
+            .execution_options(synchronize_session=False))
         record(session, Actor.system("webhooks"), "webhook.auto_disable", client_id=endpoint.client_id,
                target_type="webhook_endpoint", target_id=endpoint.id,
                after={"enabled": False, "failing_since": endpoint.failing_since.isoformat()})
