@@ -253,3 +253,34 @@ def test_rotation_signs_with_both_secrets_for_24_hours_then_only_the_new_one(db,
     # the receiver's own 5-minute tolerance refuses a replay of the first delivery now
     with pytest.raises(verify.SignatureVerificationError, match="tolerance"):
         verify.construct_event(first.body, first.headers["CaaS-Signature"], new, now=clock.now.timestamp())
+
+
+# --- the safety net -----------------------------------------------------------------------------------
+
+def test_lost_jobs_and_dead_workers_are_picked_up_by_requeue_stalled(db, receiver, run_events, clock, redis_conn):
+    c = factories.client(db)
+    make_endpoint(db, c, receiver.plan("/late"))
+    db.commit()
+    record(db, c, data={"id": "lost-job"})
+    record(db, c, data={"id": "dead-worker"})
+    with tenant.tenant_scope(c.id, db):
+        from caas.events.models import OutboxMessage
+
+        for message in db.scalars(select(OutboxMessage).where(OutboxMessage.kind == "event")):
+            jobs.dispatch_event(str(message.id))
+    redis_conn.flushdb()  # every delivery job is lost
+    lost, dead = sorted(_all(db, c), key=lambda d: d.data["id"] != "lost-job")
+    with tenant.tenant_scope(c.id, db):
+        assert deliveries.claim(db, dead.id, 1, 0)  # a worker took attempt 1 and died before recording it
+        db.commit()
+    assert jobs.requeue_stalled() == 0  # nothing overdue yet
+    clock.advance(minutes=3)
+    assert jobs.requeue_stalled() == 1  # the lost job; the dead worker's lease still runs
+    clock.advance(minutes=5)
+    assert jobs.requeue_stalled() == 1  # the lease ran out: attempt 2 (the lost job is queued already)
+    run_events()
+    assert sorted(r.event["data"]["id"] for r in receiver.at("/late")) == ["dead-worker", "lost-job"]
+    by_id = {d.data["id"]: d for d in _all(db, c)}
+    assert by_id["lost-job"].attempts == 1 and by_id["dead-worker"].attempts == 2
+    assert {d.status for d in by_id.values()} == {DeliveryStatus.succeeded}
+    assert jobs.requeue_stalled() == 0
