@@ -4,9 +4,11 @@ quota, and is counted for billing. Errors: {"error": {"code", "message", "field"
 from __future__ import annotations
 
 import base64
+import re
 import time
 import uuid
 from datetime import date, datetime, timezone
+from decimal import Decimal, InvalidOperation
 from functools import wraps
 
 from flask import current_app, g, jsonify, request
@@ -88,6 +90,9 @@ def require_scope(scope: str):
     return decorate
 
 
+IDEMPOTENCY_KEY_RE = re.compile(r"^[\x20-\x7e]{1,255}$")
+
+
 def idempotent(view):
     """POSTs may carry Idempotency-Key (Stripe's semantics); the first response is replayed."""
     @wraps(view)
@@ -95,6 +100,9 @@ def idempotent(view):
         key = request.headers.get("Idempotency-Key")
         if not key:
             return view(*args, **kwargs)
+        if not IDEMPOTENCY_KEY_RE.match(key):
+            raise DomainError("invalid_idempotency_key",
+                              "Idempotency-Key must be 1 to 255 printable ASCII characters.", "Idempotency-Key")
         principal = g.principal
         digest = idempotency.request_hash(request.method, request.path, request.get_data())
         replay = idempotency.claim(db.session, principal.client_id, principal.key_id, key, digest)
@@ -184,6 +192,48 @@ def providers():
 APPLICANT_FIELDS = ("email", "legal_name", "date_of_birth", "phone", "address", "national_id", "employment_status",
                     "employer", "months_employed", "monthly_net_income", "monthly_expenses",
                     "existing_debt_payments", "housing")
+# Text fields and their longest accepted value (the columns' lengths); the OpenAPI document says the same.
+APPLICANT_TEXT = {"email": 254, "legal_name": 200, "date_of_birth": 10, "phone": 32, "address": 400,
+                  "national_id": 40, "employment_status": 20, "employer": 200, "housing": 10}
+APPLICANT_MONEY = ("monthly_net_income", "monthly_expenses", "existing_debt_payments")
+MAX_MONTHLY_AMOUNT = Decimal("1000000000000")  # major units; keeps minor units well inside BIGINT
+
+
+def _applicant_shape(applicant: dict) -> tuple[dict, dict[str, str]]:
+    """The applicant's values with the right JSON types, and an error for each value of the wrong
+    type or size. The domain then checks the content; wrongly typed values reach it as missing."""
+    values: dict = {}
+    errors: dict[str, str] = {}
+    for name in APPLICANT_FIELDS:
+        value = applicant.get(name)
+        problem = None
+        if value is None:
+            pass
+        elif name in APPLICANT_TEXT:
+            if not isinstance(value, str):
+                problem = "Send this value as a string."
+            elif len(value) > APPLICANT_TEXT[name]:
+                problem = f"Use at most {APPLICANT_TEXT[name]} characters."
+            elif "\x00" in value:
+                problem = "Remove the NUL character."
+        elif name == "months_employed":
+            if isinstance(value, bool) or not isinstance(value, (int, str)):
+                problem = "Send the months as a whole number."
+        elif name in APPLICANT_MONEY:
+            if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+                problem = "Send the amount as a decimal string, e.g. 150000.00."
+            else:
+                try:
+                    amount = Decimal(str(value).strip())
+                except InvalidOperation:
+                    amount = None  # not a number: the domain says so
+                if amount is not None and (not amount.is_finite() or abs(amount) >= MAX_MONTHLY_AMOUNT):
+                    problem = "Enter an amount below 1,000,000,000,000."
+        if problem:
+            errors[f"applicant.{name}"] = problem
+            value = None
+        values[name] = value
+    return values, errors
 
 
 @bp.route("/applications", methods=["POST"])
@@ -198,30 +248,44 @@ def create_application():
     errors: dict[str, str] = {}
     if not isinstance(body.get("applicant"), dict):
         errors["applicant"] = "Send the applicant's data as an object."
-    email = str(applicant.get("email") or "").strip().lower()
+    values, shape_errors = _applicant_shape(applicant)
+    email = (values["email"] or "").strip().lower()
     if not operations.EMAIL_RE.match(email):
         errors["applicant.email"] = "Enter a valid e-mail address."
-    profile_input = profiles.ProfileInput(**{name: applicant.get(name) for name in APPLICANT_FIELDS if name != "email"})
+    profile_input = profiles.ProfileInput(**{name: values[name] for name in APPLICANT_FIELDS if name != "email"})
     try:
         profiles.validate(profile_input, client, date.today())
     except DomainError as exc:
         errors.update({f"applicant.{k}": v for k, v in getattr(exc, "fields", {exc.field: exc.message}).items()})
-    given = body.get("consents") or {}
-    for kind in consents.REQUIRED:
-        if given.get(kind) is not True:
-            errors[f"consents.{kind}"] = "The applicant's consent is required (true)."
-    currency = str(body.get("currency") or client.default_currency).upper()
+    errors.update(shape_errors)  # a value of the wrong type or size: say that, not "missing"
+    given = body.get("consents")
+    if given is not None and not isinstance(given, dict):
+        errors["consents"] = "Send the consents as an object, e.g. {\"data_processing\": true, ...}."
+    else:
+        for kind in consents.REQUIRED:
+            if (given or {}).get(kind) is not True:
+                errors[f"consents.{kind}"] = "The applicant's consent is required (true)."
+    policy = applications.policy_for(db.session, client.id)
+    currency = body.get("currency")
+    if currency is None:
+        currency = client.default_currency
+    elif isinstance(currency, str):
+        currency = currency.strip().upper()
     amount_minor = None
-    try:
-        amount_minor = applications.amount_to_minor(body.get("amount"), currency)
-    except DomainError as exc:
-        errors["amount"] = exc.message
+    if not isinstance(currency, str) or currency not in policy.currencies:
+        errors["currency"] = f"Choose one of: {', '.join(policy.currencies)}."
+    else:
+        try:
+            amount_minor = applications.amount_to_minor(body.get("amount"), currency)
+        except DomainError as exc:
+            errors["amount"] = exc.message
     term = body.get("term_months")
     if not isinstance(term, int) or isinstance(term, bool):
         errors["term_months"] = "Send the term as a whole number of months."
     if amount_minor is not None and isinstance(term, int):
-        policy = applications.policy_for(db.session, client.id)
         errors.update(applications.check_terms(policy, Terms(amount_minor, currency, term, str(body.get("purpose")))))
+    elif body.get("purpose") not in applications.PURPOSES:
+        errors["purpose"] = "Choose a purpose from the list."
     if errors:
         first = next(iter(errors))
         return error(422, "validation_failed", errors[first], first, errors)
@@ -267,9 +331,12 @@ def list_applications():
         except ValueError:
             raise DomainError("invalid_date", "Use an ISO 8601 date-time.", "created_after") from None
     cursor = _cursor_decode(request.args["cursor"]) if request.args.get("cursor") else None
-    limit = request.args.get("limit", 25, type=int)
+    try:
+        limit = int(request.args.get("limit") or 25)
+    except ValueError:
+        limit = 0
     if not 1 <= limit <= 100:
-        raise DomainError("invalid_limit", "limit is from 1 to 100.", "limit")
+        raise DomainError("invalid_limit", "limit is a whole number from 1 to 100.", "limit")
     rows, more = applications.list_page(db.session, status=status, created_after=created_after, cursor=cursor,
                                         limit=limit)
     return jsonify({"data": [applications.serialise(a) for a in rows], "has_more": more,
