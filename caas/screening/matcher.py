@@ -114,11 +114,13 @@ class NameScore:
 
 
 def _pairs(query: PreparedName, listed: PreparedName) -> list[tuple[str, str | None, float]]:
-    scored = sorted(((part_similarity(q, l), i, j) for i, q in enumerate(query.scored)
-                     for j, l in enumerate(listed.parts)), reverse=True)
+    # Best pairs first; ties go to the earlier parts, so the pairing is deterministic.
+    scored = sorted((-part_similarity(q, l), i, j) for i, q in enumerate(query.scored)
+                    for j, l in enumerate(listed.parts))
     used_q: dict[int, tuple[int, float]] = {}
     used_l: set[int] = set()
-    for similarity, i, j in scored:
+    for negated, i, j in scored:
+        similarity = -negated
         if similarity <= 0.0:
             break
         if i not in used_q and j not in used_l:
@@ -315,43 +317,54 @@ class SanctionsIndex:
         similarity.setflags(write=False)  # shared through the cache
         return similarity
 
-    def _part_bound(self, part: str, similarity: np.ndarray | None) -> np.ndarray:
-        """Per listed name, the best similarity of its words to ``part``. Words may serve several
-        query parts here, so the mean over parts bounds the per-part score from above."""
-        best = np.zeros(len(self._prepared))
+    def _add_part_bound(self, bound: np.ndarray, part: str, similarity: np.ndarray | None) -> None:
+        """Add to ``bound`` each listed name's best similarity of one of its words to ``part``.
+        A word may serve several query parts here, so the mean over parts bounds the per-part
+        score from above."""
+        names, best = np.zeros(0, dtype=np.int64), np.zeros(0)
         if similarity is not None:
             bucket = self._buckets[part[0]]
-            best[bucket.names] = np.maximum.reduceat(similarity[bucket.pair_tokens], bucket.starts)
+            names, best = bucket.names, np.maximum.reduceat(similarity[bucket.pair_tokens], bucket.starts)
+        extra: dict[int, float] = {}  # words that sound like the part but start differently
         for tid in self._sounds_like.get(phonetic_key(part), ()):
             token = self._tokens[tid]
             if token[0] != part[0]:
-                ids = self._postings[tid]
-                best[ids] = np.maximum(best[ids], jaro_winkler(part, token))
-        return best
+                value = jaro_winkler(part, token)
+                for name_id in self._postings[tid].tolist():
+                    extra[name_id] = max(extra.get(name_id, 0.0), value)
+        if extra:
+            per_name = np.zeros(len(bound))
+            per_name[names] = best
+            ids = np.fromiter(extra, dtype=np.int64, count=len(extra))
+            per_name[ids] = np.maximum(per_name[ids], np.fromiter(extra.values(), dtype=np.float64, count=len(extra)))
+            bound += per_name
+        else:
+            bound[names] += best
 
     def _candidates(self, query: PreparedName, cut: float) -> np.ndarray:
         """Ids of the listed names that can score at least ``cut`` (0–1), to be scored exactly."""
-        n = len(query.scored)
         first = query.parts[0]
         similarities = {word: self._word_similarity(word) for word in {*query.scored, first}}
-        bound = sum(self._part_bound(part, similarities[part]) for part in query.scored) / n
-        wanted = bound >= cut - _EPSILON
+        bound = np.zeros(len(self._prepared))
+        for part in query.scored:
+            self._add_part_bound(bound, part, similarities[part])
+        bound /= len(query.scored)
+        wanted = np.flatnonzero(bound >= cut - _EPSILON)
         # Whole-name candidates, see _FIRST_WORD. Without a common first letter Jaro-Winkler is
         # plain Jaro, which cannot reach the cut unless the shorter name is 3*cut - 2 of the longer.
-        other_initial = self._initials != ord(first[0])
-        length = len(query.text)
-        pool = other_initial & (bound >= _WHOLE_NAME_PROBE) & (
-            np.minimum(self._lengths, length) >= (3 * cut - 2) * np.maximum(self._lengths, length))
+        probe = np.flatnonzero(bound >= _WHOLE_NAME_PROBE)
+        lengths, length = self._lengths[probe], len(query.text)
+        probe = probe[(self._initials[probe] != ord(first[0]))
+                      & (np.minimum(lengths, length) >= (3 * cut - 2) * np.maximum(lengths, length))]
         if similarities[first] is not None:
             ids, first_words = self._by_initial[first[0]]
-            pool[ids[similarities[first][first_words] >= _FIRST_WORD - _EPSILON]] = True
-        pool &= ~wanted
-        pool_ids = np.flatnonzero(pool)
-        if len(pool_ids):
-            whole = _jaro_winkler_many(query.text, self._texts_array[pool_ids].tolist(), self._codes[pool_ids],
+            probe = np.concatenate([probe, ids[similarities[first][first_words] >= _FIRST_WORD - _EPSILON]])
+        pool = np.setdiff1d(probe, wanted)
+        if len(pool):
+            whole = _jaro_winkler_many(query.text, self._texts_array[pool].tolist(), self._codes[pool],
                                        _jaro_floor(cut))
-            wanted[pool_ids[whole >= cut - _EPSILON]] = True
-        return np.flatnonzero(wanted)
+            wanted = np.concatenate([wanted, pool[whole >= cut - _EPSILON]])
+        return wanted
 
     def _scores(self, query: PreparedName, threshold: int, exhaustive: bool) -> dict[int, int]:
         """Entry position -> (name id, name score) of its best name at or above the threshold."""
