@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterable, Sequence, Union
 
-from sqlalchemy import bindparam, select, text, tuple_, update
+from sqlalchemy import select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -89,12 +89,6 @@ def credit(account: AccountLike, amount_minor: int) -> Line:
     return Line(account, credit_minor=amount_minor)
 
 
-@dataclass(frozen=True)
-class _Resolved:
-    id: uuid.UUID
-    key: AccountKey
-
-
 def _is_amount(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_MINOR
 
@@ -127,6 +121,13 @@ def _normalise_lines(lines: Iterable[Line | tuple]) -> list[tuple[AccountKey, in
     return out
 
 
+def _key_tuples(keys: Iterable[AccountKey]) -> list[tuple[str, str, str, str]]:
+    return [(k.kind.value, k.owner_type.value, k.owner_id, k.currency) for k in keys]
+
+
+_KEY_COLUMNS = (Account.kind, Account.owner_type, Account.owner_id, Account.currency)
+
+
 def resolve_accounts(session: Session, keys: Iterable[AccountKey]) -> dict[AccountKey, uuid.UUID]:
     """Ids of the named accounts, creating the missing ones (with their zero balance row).
 
@@ -136,12 +137,10 @@ def resolve_accounts(session: Session, keys: Iterable[AccountKey]) -> dict[Accou
     wanted = set(keys)
     if not wanted:
         return {}
-    cols = (Account.kind, Account.owner_type, Account.owner_id, Account.currency)
 
     def lookup(ks: set[AccountKey]) -> dict[AccountKey, uuid.UUID]:
         rows = session.execute(
-            select(Account.id, *cols).where(
-                tuple_(*cols).in_([(k.kind.value, k.owner_type.value, k.owner_id, k.currency) for k in ks])))
+            select(Account.id, *_KEY_COLUMNS).where(tuple_(*_KEY_COLUMNS).in_(_key_tuples(ks))))
         return {AccountKey(AccountKind(r.kind), r.owner_id, r.currency): r.id for r in rows}
 
     found = lookup(wanted)
@@ -182,15 +181,60 @@ def _same_or_conflict(entry: JournalEntry, wanted: list[tuple[AccountKey, int, i
     return entry
 
 
-_LOCK_BALANCES = text(
-    "SELECT account_id, balance_minor FROM ledger_balances WHERE account_id = ANY(:ids) "
-    "ORDER BY account_id FOR UPDATE"
+_NAMED = """unnest(CAST(:kinds AS text[]), CAST(:owner_types AS text[]), CAST(:owner_ids AS text[]),
+                   CAST(:currencies AS text[])) AS k(kind, owner_type, owner_id, currency)"""
+_MATCH = "a.kind = k.kind AND a.owner_type = k.owner_type AND a.owner_id = k.owner_id AND a.currency = k.currency"
+# All or nothing: the count guard is an uncorrelated sub-select, evaluated once before any row is
+# read, so when an account is missing no balance row gets locked.
+_LOCK = text(f"""
+SELECT a.id, a.kind, a.owner_id, a.currency, b.balance_minor
+FROM {_NAMED}
+JOIN ledger_accounts a ON {_MATCH}
+JOIN ledger_balances b ON b.account_id = a.id
+WHERE (SELECT count(*) FROM {_NAMED} JOIN ledger_accounts a ON {_MATCH}) = :n
+ORDER BY a.id
+FOR UPDATE OF b
+""")
+
+
+def _lock_balances(session: Session, keys: set[AccountKey]) -> dict[AccountKey, tuple[uuid.UUID, int]]:
+    """Lock the balance rows of the named accounts, in account-id order, in one round trip, and
+    return {key: (account id, balance)} -- or lock NOTHING and return {} when any account is missing.
+
+    All or nothing on purpose: locking the existing accounts now and a newly created one later
+    would take locks out of order and deadlock with a posting that locks both in order (seen in
+    tests/ledger/test_concurrency.py).
+    """
+    ordered = sorted(keys, key=_sort_key)
+    rows = session.execute(_LOCK, {
+        "kinds": [k.kind.value for k in ordered], "owner_types": [k.owner_type.value for k in ordered],
+        "owner_ids": [k.owner_id for k in ordered], "currencies": [k.currency for k in ordered], "n": len(ordered)})
+    return {AccountKey(AccountKind(r.kind), r.owner_id, r.currency): (r.id, int(r.balance_minor)) for r in rows}
+
+
+# Entry, lines and balance changes in one statement (one round trip). When the key already exists
+# the entry CTE returns nothing, so no line is inserted and no balance changes.
+_WRITE = text("""
+WITH entry AS (
+    INSERT INTO journal_entries (id, idempotency_key, memo, occurred_at, reverses_entry_id)
+    VALUES (:id, :key, :memo, :occurred_at, CAST(:reverses AS uuid))
+    ON CONFLICT (idempotency_key) DO NOTHING
+    RETURNING *
+), lines AS (
+    INSERT INTO journal_lines (entry_id, account_id, currency, debit_minor, credit_minor)
+    SELECT entry.id, l.account_id, l.currency, l.debit_minor, l.credit_minor
+    FROM entry, unnest(CAST(:line_accounts AS uuid[]), CAST(:line_currencies AS text[]),
+                       CAST(:debits AS bigint[]), CAST(:credits AS bigint[]))
+         WITH ORDINALITY AS l(account_id, currency, debit_minor, credit_minor, n)
+    ORDER BY l.n
+), balances AS (
+    UPDATE ledger_balances b SET balance_minor = b.balance_minor + d.delta, updated_at = now()
+    FROM entry, unnest(CAST(:balance_accounts AS uuid[]), CAST(:deltas AS bigint[])) AS d(account_id, delta)
+    WHERE b.account_id = d.account_id
 )
-_BUMP_BALANCE = (
-    update(AccountBalance.__table__)
-    .where(AccountBalance.__table__.c.account_id == bindparam("aid"))
-    .values(balance_minor=AccountBalance.__table__.c.balance_minor + bindparam("delta"), updated_at=text("now()"))
-)
+SELECT * FROM entry
+""")
+_WRITE_ENTRY = select(JournalEntry).from_statement(_WRITE)  # built once: the rows come back as JournalEntry
 
 
 @dataclass(frozen=True)
@@ -222,6 +266,9 @@ def post_detailed(session: Session, *, memo: str, idempotency_key: str, lines: S
 
     ``lines`` are ``Line`` values (see ``debit``/``credit``) or ``(account, debit_minor,
     credit_minor)`` tuples; an account is an ``Account`` or an ``AccountKey`` (created on first use).
+
+    Cost: two round trips when the accounts exist (find and lock; write everything), plus the
+    deferred balance check at commit.
     """
     if not idempotency_key or len(idempotency_key) > 200:
         raise LedgerError("an entry needs an idempotency key of 1-200 characters", "invalid_key", "idempotency_key")
@@ -231,48 +278,40 @@ def post_detailed(session: Session, *, memo: str, idempotency_key: str, lines: S
     if occurred_at.tzinfo is None:
         raise LedgerError("occurred_at must be timezone-aware", "invalid_time", "occurred_at")
     wanted = _normalise_lines(lines)
+    keys = {key for key, _, _ in wanted}
 
     session.flush()
-    existing = entry_by_key(session, idempotency_key)
-    if existing is not None:
-        return Posted(_same_or_conflict(existing, wanted, idempotency_key), False)
+    locked = _lock_balances(session, keys)
+    if not locked:  # first use of some account: create it while holding no lock, then lock all
+        resolve_accounts(session, keys)
+        locked = _lock_balances(session, keys)
 
-    ids = resolve_accounts(session, (k for k, _, _ in wanted))
-    deltas: dict[uuid.UUID, int] = defaultdict(int)
+    deltas: dict[AccountKey, int] = defaultdict(int)
     for key, dr, cr in wanted:
-        deltas[ids[key]] += (dr - cr) if key.normal_side is Side.debit else (cr - dr)
-    balances = dict(session.execute(_LOCK_BALANCES, {"ids": sorted(deltas)}).tuples().all())
-    for key in {k for k, _, _ in wanted}:
-        account_id = ids[key]
-        if KINDS[key.kind].non_negative and balances[account_id] + deltas[account_id] < 0:
-            # While we waited for the lock, a concurrent post of this same key may have committed
-            # and spent the funds: that is a replay, not a refusal.
+        deltas[key] += (dr - cr) if key.normal_side is Side.debit else (cr - dr)
+    for key, delta in deltas.items():
+        balance_now = locked[key][1]
+        if KINDS[key.kind].non_negative and balance_now + delta < 0:
+            # A replay of a posting that spent these funds is not a refusal (this also covers a
+            # concurrent post of the same key that committed while we waited for the lock).
             existing = entry_by_key(session, idempotency_key)
             if existing is not None:
                 return Posted(_same_or_conflict(existing, wanted, idempotency_key), False)
-            raise InsufficientFunds(key.label(), balances[account_id], -deltas[account_id], key.currency)
+            raise InsufficientFunds(key.label(), balance_now, -delta, key.currency)
 
-    entry = session.scalars(
-        pg_insert(JournalEntry)
-        .values(id=uuid.uuid4(), idempotency_key=idempotency_key, memo=memo.strip(), occurred_at=occurred_at,
-                reverses_entry_id=reverses_entry_id)
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(JournalEntry)
-    ).one_or_none()
+    changed = sorted((locked[k][0], d) for k, d in deltas.items() if d)
+    entry = session.scalars(_WRITE_ENTRY, {
+        "id": uuid.uuid4(), "key": idempotency_key, "memo": memo.strip(), "occurred_at": occurred_at,
+        "reverses": reverses_entry_id,
+        "line_accounts": [locked[k][0] for k, _, _ in wanted], "line_currencies": [k.currency for k, _, _ in wanted],
+        "debits": [dr for _, dr, _ in wanted], "credits": [cr for _, _, cr in wanted],
+        "balance_accounts": [aid for aid, _ in changed], "deltas": [d for _, d in changed],
+    }).one_or_none()
     if entry is None:
-        # A concurrent transaction committed this key after our first look (we waited for it on the
-        # unique index). Nothing of ours is written yet: return what it posted.
+        # The key was posted before (or by a concurrent transaction we waited for on the unique
+        # index). Nothing of ours was written: return that entry.
         existing = entry_by_key(session, idempotency_key)
         return Posted(_same_or_conflict(existing, wanted, idempotency_key), False)
-
-    session.execute(JournalLine.__table__.insert(), [
-        {"entry_id": entry.id, "account_id": ids[key], "currency": key.currency, "debit_minor": dr,
-         "credit_minor": cr}
-        for key, dr, cr in wanted
-    ])
-    changed = [{"aid": aid, "delta": delta} for aid, delta in sorted(deltas.items()) if delta]
-    if changed:
-        session.execute(_BUMP_BALANCE, changed)
     return Posted(entry, True)
 
 

@@ -162,3 +162,22 @@ def test_the_same_event_posted_concurrently_is_one_entry(app_engine, committed):
     with app_engine.connect() as conn:
         assert conn.scalar(text("SELECT count(*) FROM journal_entries WHERE idempotency_key = :k"),
                            {"k": f"reserve:same-loan-{provider}"}) == 1
+
+
+def test_a_posting_that_must_open_an_account_holds_no_lock_until_it_has(app_engine, committed):
+    """The lock step is all or nothing: with one account missing it locks none, so it cannot hold
+    one balance row while it creates the other (which would take locks out of order)."""
+    from caas.ledger.posting import _lock_balances
+
+    provider, gateway = new_id(), new_gateway()
+    committed += [provider, gateway]
+    fund(app_engine, provider, gateway, 1_000)
+    keys = {available(provider), reserved(provider)}  # reserved does not exist yet
+    with Session(bind=app_engine) as holder, Session(bind=app_engine) as other:
+        holder.execute(text("SET LOCAL lock_timeout = '2s'"))
+        assert _lock_balances(holder, keys) == {}  # nothing locked ...
+        other.execute(text("SET LOCAL lock_timeout = '2s'"))
+        [(_, balance)] = _lock_balances(other, {available(provider)}).values()  # ... so this does not wait
+        assert balance == 1_000
+        other.rollback()
+        holder.rollback()
