@@ -6,10 +6,13 @@ changes in the caller's transaction. It flushes and never commits. The database 
 things again (deferred balance trigger, CHECK constraints, append-only triggers), so a bug here
 cannot commit bad books.
 
-Concurrency: the balance rows an entry touches are locked ``FOR UPDATE`` in account-id order
-before anything is checked or written, so two postings never deadlock on each other and the
-funds check sees the latest committed balance. Idempotency: the entry's key is unique; a second
-post with the same key (sequential or concurrent) returns the first entry and writes nothing.
+Concurrency: the balance rows an entry touches are locked ``FOR UPDATE`` in account-id order,
+all in one statement and all or none, before anything is checked or written, so two postings never
+deadlock on each other and the funds check sees the latest committed balance. (A transaction that
+posts SEVERAL entries holds each entry's locks until it commits; two such transactions touching
+the same accounts in opposite orders can deadlock like any other SQL. Post one entry per
+transaction where you can.) Idempotency: the entry's key is unique; a second post with the same
+key (sequential or concurrent) returns the first entry and writes nothing.
 """
 from __future__ import annotations
 
@@ -285,6 +288,8 @@ def post_detailed(session: Session, *, memo: str, idempotency_key: str, lines: S
     if not locked:  # first use of some account: create it while holding no lock, then lock all
         resolve_accounts(session, keys)
         locked = _lock_balances(session, keys)
+        if len(locked) != len(keys):  # cannot happen: every account now exists in our snapshot
+            raise LedgerError("could not open the entry's accounts", "accounts_unavailable")
 
     deltas: dict[AccountKey, int] = defaultdict(int)
     for key, dr, cr in wanted:
