@@ -121,8 +121,6 @@ def register(app: Flask) -> None:
 
     attach(sanctions_cli)
     app.cli.add_command(sanctions_cli)
-    try:
-        from caas.credit.scorecard.cli import scoring_cli
-    except ImportError:
-        return
+    from caas.credit.commands import scoring_cli
+
     app.cli.add_command(scoring_cli)
