@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import statistics
+import subprocess
 import sys
 import time
 import uuid
@@ -26,10 +27,23 @@ if __package__ in (None, ""):
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from bench._http import prepare  # noqa: E402
 from config import app_url_from_owner, psycopg_url  # noqa: E402
 
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+import services  # noqa: E402
+
 DURATION = float(os.environ.get("DURATION", "3"))
+
+
+def prepare(database: str) -> tuple[dict, object]:
+    """Find or start PostgreSQL, run `flask setup-db` on ``database`` (migrations and the app role)."""
+    found = services.resolve(database, probe_local=True, instance=ROOT / "instance" / "bench")
+    env = dict(os.environ, CAAS_ENV="production", DATABASE_URL=found.database_url, REDIS_URL=found.redis_url,
+               SECRET_KEY="bench-secret", FLASK_APP="app.py", LOG_LEVEL="WARNING")
+    subprocess.run([str(Path(sys.executable).parent / "flask"), "setup-db"], cwd=ROOT, env=env, check=True,
+                   capture_output=True)
+    return env, found
 
 
 def main() -> None:
