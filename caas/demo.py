@@ -60,5 +60,25 @@ def load() -> int:
         operations.create_user(session, role=Role.provider_user, email="lender@acmecapital.example.com",
                                full_name="Lola Lender", password=PASSWORD, provider_id=provider.id)
         created += 1
+    created += _scoring_data(session, actor)
     session.commit()
+    return created
+
+
+def _scoring_data(session, actor) -> int:
+    """The OFAC list and a trained scorecard from ../shared/reference, when it is there."""
+    from pathlib import Path
+
+    from caas.credit import scoring, scoring_models
+    from caas.screening import lists
+
+    reference = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
+    created = 0
+    if lists.active_list(session) is None and (reference / "ofac" / "sdn.csv").exists():
+        lists.import_list(session, actor, (reference / "ofac" / "sdn.csv").read_text(encoding="latin-1"),
+                          (reference / "ofac" / "alt.csv").read_text(encoding="latin-1"))
+        created += 1
+    if scoring.active_model(session) is None and (reference / "german_train.data").exists():
+        scoring_models.register(session, actor, scoring_models.train_from_file(reference / "german_train.data"))
+        created += 1
     return created

@@ -2,6 +2,8 @@
 wizard, submits, and watches the status page move to screening, in Chromium."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from caas import demo
@@ -77,5 +79,7 @@ def test_sign_up_profile_document_apply_and_watch_status(browser, live_app, live
     status.wait_for()
     assert status.inner_text() == "submitted"
 
-    worker.run(live_app, ["scoring"], burst=True, with_cron=False)  # the scoring job starts screening
-    page.get_by_test_id("application-status").filter(has_text="screening").wait_for(timeout=10_000)
+    worker.run(live_app, ["scoring"], burst=True, with_cron=False)  # screening, then the decision
+    page.get_by_test_id("timeline").filter(has_text="screening").wait_for(timeout=10_000)
+    page.get_by_test_id("application-status").filter(has_text=re.compile("approved|declined|referred")).wait_for(
+        timeout=10_000)
