@@ -103,3 +103,23 @@ def application_retry(client_id: uuid.UUID, application_id: uuid.UUID):
         db.session.commit()
         flash("Scoring queued again.", "success")
     return redirect(url_for("admin.application_detail", client_id=client_id, application_id=application_id))
+
+
+@bp.route("/model")
+def model_page():
+    """The scorecard in use: version, training metrics, calibration, recent grade distribution."""
+    from sqlalchemy import func, select
+
+    from caas.credit import scoring
+    from caas.credit.models import CreditDecision
+
+    if current_user.role != Role.platform_admin:
+        abort(403)
+    model = scoring.active_model(db.session)
+    with operations.platform_access(db.session, actor(), client_id=None, reason="model page"):
+        grades = dict(db.session.execute(select(CreditDecision.grade, func.count()).group_by(CreditDecision.grade)
+                                         ).all())
+        outcomes = dict(db.session.execute(select(CreditDecision.outcome, func.count())
+                                           .group_by(CreditDecision.outcome)).all())
+    db.session.commit()
+    return render_template("admin/model.html", model=model, grades=grades, outcomes=outcomes)

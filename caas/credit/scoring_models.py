@@ -16,8 +16,16 @@ def train_from_file(path: str | Path) -> dict:
     """Train on a german.data-format file; the artifact carries its cross-validated metrics."""
     rows, bad = woe_scorecard.read_german(path)
     artifact = woe_scorecard.train(rows, bad)
+    card = woe_scorecard.Scorecard(artifact)
+    predictions = [card.predict(row) for row in rows]
+    calibration = {}
+    for grade in "ABCDE":
+        members = [(float(p.pd), b) for p, b in zip(predictions, bad) if p.grade == grade]
+        if members:
+            calibration[grade] = {"n": len(members), "mean_pd": round(sum(p for p, _ in members) / len(members), 4),
+                                  "bad_rate": round(sum(b for _, b in members) / len(members), 4)}
     artifact["metrics"] = {**woe_scorecard.cross_validate(rows, bad), "rows": len(rows),
-                           "bad_rate": round(sum(bad) / len(bad), 4)}
+                           "bad_rate": round(sum(bad) / len(bad), 4), "calibration": calibration}
     return artifact
 
 

@@ -179,3 +179,17 @@ def test_malformed_list_is_refused_with_its_line_and_the_loaded_list_stays(app, 
     result = app.test_cli_runner().invoke(args=["sanctions", "import", str(bad)])
     assert result.exit_code == 1 and "line 4" in result.output
     assert lists.active_list(db).sha256 == before
+
+
+def test_model_page_shows_version_metrics_and_grades(app, db, client, scoring_world):
+    c, key = scoring_world
+    submit(client, key)
+    run_scoring(app)
+    admin = factories.platform_admin(db)
+    db.commit()
+    from tests.helpers import get, login
+    login(client, admin.email, factories.PASSWORD)
+    page = get(client, "/admin/model").get_data(as_text=True)
+    from caas.credit.scoring import active_model
+    assert f'data-testid="model-version">{active_model(db).version}<' in page
+    assert sum(int(n) for n in __import__("re").findall(r'data-testid="grade-[A-E]">(\d+)<', page)) == 1
