@@ -11,8 +11,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import (BigInteger, CheckConstraint, DateTime, ForeignKey, ForeignKeyConstraint, Identity, String,
-                        Text, UniqueConstraint, Uuid)
+from sqlalchemy import (BigInteger, CheckConstraint, DateTime, ForeignKey, ForeignKeyConstraint, Identity, Index,
+                        String, Text, UniqueConstraint, Uuid)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caas.core.extensions import db
@@ -130,12 +130,13 @@ class JournalLine(db.Model):
                              name="fk_journal_lines_account_currency"),
         CheckConstraint("debit_minor >= 0 AND credit_minor >= 0 AND (debit_minor = 0) <> (credit_minor = 0)",
                         name="one_side"),
+        Index("ix_journal_lines_account_id", "account_id", "id"),  # an account's statement, newest first
         {"comment": "append-only: ledger journal lines"},
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     entry_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("journal_entries.id"), index=True)
-    account_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    account_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     currency: Mapped[str] = mapped_column(String(3))
     debit_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     credit_minor: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -149,7 +150,7 @@ class JournalLine(db.Model):
 class AccountBalance(db.Model):
     """The maintained balance of one account, in its normal direction (credit-normal: credits - debits).
 
-    Written only by ``caas.ledger.posting.post`` in the same transaction as the lines, under a row
+    Written only by ``caas.ledger.posting.post`` in the same statement as the lines, under a row
     lock. ``kind`` is copied here (and tied to the account by a composite foreign key) so that a
     CHECK constraint can forbid a negative balance for the kinds that must never go below zero.
     """
@@ -162,6 +163,7 @@ class AccountBalance(db.Model):
             "kind NOT IN ('provider_available', 'provider_reserved', 'borrower_payout_clearing') "
             "OR balance_minor >= 0",
             name="non_negative"),
+        {"comment": "ledger balances: maintained by caas.ledger.posting in the posting transaction"},
     )
 
     account_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
