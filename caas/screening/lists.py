@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -49,9 +49,16 @@ def active_list(session: Session) -> SanctionsList | None:
     return session.scalar(select(SanctionsList).where(SanctionsList.active.is_(True)))
 
 
-def index_for(session: Session) -> tuple[SanctionsList | None, SanctionsIndex | None]:
-    """The active list and its index (built once per process); (None, None) when none is loaded."""
-    row = session.execute(select(SanctionsList.id).where(SanctionsList.active.is_(True))).first()
+@dataclass(frozen=True)
+class ActiveList:
+    id: uuid.UUID
+    sha256: str
+
+
+def index_for(session: Session) -> tuple[ActiveList | None, SanctionsIndex | None]:
+    """The active list (id and hash only: the texts are megabytes) and its index, built once per
+    process; (None, None) when no list is loaded."""
+    row = session.execute(select(SanctionsList.id, SanctionsList.sha256).where(SanctionsList.active.is_(True))).first()
     if row is None:
         return None, None
     with _lock:
@@ -59,6 +66,7 @@ def index_for(session: Session) -> tuple[SanctionsList | None, SanctionsIndex | 
         if index is None:
             listed = session.get(SanctionsList, row.id)
             index = SanctionsIndex(_entries(listed.sdn_text, listed.alt_text))
+            session.expunge(listed)
             _cache.clear()  # only the active list is kept in memory
             _cache[row.id] = index
-    return session.get(SanctionsList, row.id), index
+    return ActiveList(row.id, row.sha256), index
