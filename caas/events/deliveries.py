@@ -93,7 +93,7 @@ def event_id_for(outbox_id: uuid.UUID) -> str:
     return f"evt_{outbox_id.hex}"
 
 
-def envelope(delivery: WebhookDelivery) -> dict[str, Any]:
+def envelope(delivery: WebhookDelivery | Claimed) -> dict[str, Any]:
     return {"id": delivery.event_id, "type": delivery.event_type,
             "created": int(delivery.event_created_at.timestamp()), "client_id": str(delivery.client_id),
             "data": delivery.data}
@@ -147,23 +147,60 @@ def fan_out(session: Session, message: OutboxMessage) -> list[uuid.UUID]:
 
 # --- One attempt ----------------------------------------------------------------------------------
 
-def claim(session: Session, delivery_id: uuid.UUID, attempt: int, cycle: int) -> bool:
-    """Take attempt number ``attempt`` of ``cycle``; False when it is not due (done, stale, or taken).
+@dataclass
+class Claimed:
+    """What one attempt needs, read by the claiming UPDATE itself (one round trip): the delivery
+    as claimed and its endpoint's URL, secrets and health at that moment."""
 
-    The lease makes a claimed attempt whose worker died due again later (see ``stalled``).
+    id: uuid.UUID
+    client_id: uuid.UUID
+    endpoint_id: uuid.UUID
+    event_id: str
+    event_type: str
+    event_created_at: datetime
+    data: dict
+    attempts: int
+    cycle: int
+    cycle_attempts: int
+    cycle_started_at: datetime
+    url: str
+    secret_ciphertext: str
+    previous_secret_ciphertext: str | None
+    rotated_at: datetime | None
+    failing_since: datetime | None
+    flagged_at: datetime | None
+    disabled_at: datetime | None
+
+
+_CLAIMED_COLUMNS = (
+    WebhookDelivery.id, WebhookDelivery.client_id, WebhookDelivery.endpoint_id, WebhookDelivery.event_id,
+    WebhookDelivery.event_type, WebhookDelivery.event_created_at, WebhookDelivery.data, WebhookDelivery.attempts,
+    WebhookDelivery.cycle, WebhookDelivery.cycle_attempts, WebhookDelivery.cycle_started_at, WebhookEndpoint.url,
+    WebhookEndpoint.secret_ciphertext, WebhookEndpoint.previous_secret_ciphertext, WebhookEndpoint.rotated_at,
+    WebhookEndpoint.failing_since, WebhookEndpoint.flagged_at, WebhookEndpoint.disabled_at,
+)
+
+
+def claim(session: Session, delivery_id: uuid.UUID, attempt: int, cycle: int) -> Claimed | None:
+    """Take attempt number ``attempt`` of ``cycle``, or None when it is not due (done, failed,
+    re-armed, taken by another run, or the endpoint is disabled).
+
+    The caller commits before sending. The lease makes a claimed attempt whose worker died due
+    again later (see ``stalled``).
     """
     now = utcnow()
-    claimed = session.execute(
+    row = session.execute(
         update(WebhookDelivery)
         .where(WebhookDelivery.id == delivery_id, WebhookDelivery.status == DeliveryStatus.pending,
-               WebhookDelivery.attempts == attempt - 1, WebhookDelivery.cycle == cycle)
+               WebhookDelivery.attempts == attempt - 1, WebhookDelivery.cycle == cycle,
+               WebhookEndpoint.id == WebhookDelivery.endpoint_id, WebhookEndpoint.enabled.is_(True))
         .values(attempts=attempt, cycle_attempts=WebhookDelivery.cycle_attempts + 1, last_attempt_at=now,
                 next_attempt_at=now + LEASE,
                 cycle_started_at=func.coalesce(WebhookDelivery.cycle_started_at, now))
-        .returning(WebhookDelivery.id)
+        .returning(*_CLAIMED_COLUMNS)
         .execution_options(synchronize_session=False)
-    ).scalar_one_or_none()
-    return claimed is not None
+    ).one_or_none()
+    return Claimed(**row._asdict()) if row is not None else None
 
 
 def give_up_disabled(session: Session, delivery_id: uuid.UUID, attempt: int, cycle: int) -> bool:
@@ -191,99 +228,112 @@ class Result:
         return self.status_code is not None and 200 <= self.status_code < 300 and self.error is None
 
 
-def request_for(delivery: WebhookDelivery, endpoint: WebhookEndpoint, attempt: int) -> tuple[bytes, dict[str, str]]:
+def request_for(claimed: Claimed) -> tuple[bytes, dict[str, str]]:
     """The body and headers of one attempt, signed with every currently valid secret."""
     now = utcnow()
-    body = signing.body_bytes(envelope(delivery))
+    body = signing.body_bytes(envelope(claimed))
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "CaaS-Webhooks/1",
-        signing.HEADER: signing.header_value(body, webhooks.signing_secrets(endpoint, now), int(now.timestamp())),
-        "CaaS-Event-Id": delivery.event_id,
-        "CaaS-Event-Type": delivery.event_type,
-        "CaaS-Delivery-Id": str(delivery.id),
-        "CaaS-Delivery-Attempt": str(attempt),
+        signing.HEADER: signing.header_value(body, webhooks.signing_secrets(claimed, now), int(now.timestamp())),
+        "CaaS-Event-Id": claimed.event_id,
+        "CaaS-Event-Type": claimed.event_type,
+        "CaaS-Delivery-Id": str(claimed.id),
+        "CaaS-Delivery-Attempt": str(claimed.attempts),
     }
     return body, headers
 
 
-def record_attempt(session: Session, delivery: WebhookDelivery, endpoint: WebhookEndpoint, attempt: int,
-                   result: Result) -> datetime | None:
+def record_attempt(session: Session, claimed: Claimed, result: Result) -> datetime | None:
     """Append the attempt and move the delivery and the endpoint on. Returns when to retry (None:
-    no retry, the delivery succeeded or failed for good)."""
+    no retry, the delivery succeeded or failed for good).
+
+    If the delivery was re-armed (a resend) while this attempt was in flight, the newer cycle owns
+    it: only the attempt is logged.
+    """
     now = utcnow()
-    session.add(WebhookAttempt(
-        id=uuid.uuid4(), client_id=delivery.client_id, delivery_id=delivery.id, endpoint_id=endpoint.id,
-        attempt=attempt, cycle=delivery.cycle, at=now, succeeded=result.ok, status_code=result.status_code,
+    session.execute(insert(WebhookAttempt).values(
+        id=uuid.uuid4(), client_id=claimed.client_id, delivery_id=claimed.id, endpoint_id=claimed.endpoint_id,
+        attempt=claimed.attempts, cycle=claimed.cycle, at=now, succeeded=result.ok, status_code=result.status_code,
         latency_ms=result.latency_ms, response_body=result.body, error=result.error))
-    delivery.last_status_code = result.status_code
-    delivery.last_attempt_at = now
+    values: dict[str, Any] = {"last_status_code": result.status_code, "last_attempt_at": now}
     retry_at = None
     if result.ok:
-        delivery.status = DeliveryStatus.succeeded
-        delivery.next_attempt_at = None
-        delivery.last_error = None
-        _endpoint_succeeded(endpoint)
+        values.update(status=DeliveryStatus.succeeded, next_attempt_at=None, last_error=None)
+        _endpoint_succeeded(session, claimed)
     else:
-        delivery.last_error = result.error or f"HTTP {result.status_code}"
-        retry_at = next_attempt_time(delivery.id, delivery.cycle, delivery.cycle_attempts,
-                                     delivery.cycle_started_at or now, now)
-        _endpoint_failed(session, endpoint, now, delivery.last_error, delivery.id)
-        if not endpoint.enabled:
+        error = result.error or f"HTTP {result.status_code}"
+        values["last_error"] = error
+        retry_at = next_attempt_time(claimed.id, claimed.cycle, claimed.cycle_attempts, claimed.cycle_started_at, now)
+        still_enabled = _endpoint_failed(session, claimed, now, error)
+        if retry_at is None or not still_enabled:
             retry_at = None
-        if retry_at is None:
-            delivery.status = DeliveryStatus.failed
-            delivery.next_attempt_at = None
-            endpoint.flagged_at = endpoint.flagged_at or now
+            values.update(status=DeliveryStatus.failed, next_attempt_at=None)
+            if still_enabled:
+                _execute(session, update(WebhookEndpoint).where(WebhookEndpoint.id == claimed.endpoint_id,
+                                                                WebhookEndpoint.flagged_at.is_(None))
+                         .values(flagged_at=now))
         else:
-            delivery.next_attempt_at = retry_at
-    session.flush()
-    return retry_at
+            values["next_attempt_at"] = retry_at
+    owned = session.execute(
+        update(WebhookDelivery).where(WebhookDelivery.id == claimed.id, WebhookDelivery.cycle == claimed.cycle)
+        .values(**values).returning(WebhookDelivery.id).execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    return retry_at if owned is not None else None
 
 
-def _endpoint_succeeded(endpoint: WebhookEndpoint) -> None:
-    # Touch the row only when its health changes: busy endpoints should not serialise on it.
-    if endpoint.failing_since is not None or endpoint.flagged_at is not None:
-        endpoint.failing_since = None
-        endpoint.flagged_at = None
-    if endpoint.enabled and (endpoint.disabled_at is not None or endpoint.disabled_reason):
-        endpoint.disabled_at = None
-        endpoint.disabled_reason = None
+def _execute(session: Session, statement) -> None:
+    session.execute(statement.execution_options(synchronize_session=False))
 
 
-def _endpoint_failed(session: Session, endpoint: WebhookEndpoint, now: datetime, error: str,
-                     delivery_id: uuid.UUID) -> None:
-    if endpoint.enabled and endpoint.disabled_at is not None:
+def _endpoint_succeeded(session: Session, claimed: Claimed) -> None:
+    # Write only when the health changes: a busy endpoint's deliveries must not queue on its row.
+    if claimed.failing_since is None and claimed.flagged_at is None and claimed.disabled_at is None:
+        return
+    _execute(session, update(WebhookEndpoint).where(WebhookEndpoint.id == claimed.endpoint_id)
+             .values(failing_since=None, flagged_at=None, disabled_at=None, disabled_reason=None))
+
+
+def _endpoint_failed(session: Session, claimed: Claimed, now: datetime, error: str) -> bool:
+    """Keep the endpoint's failure clock; disable it after 3 days of failure. Returns whether it is
+    still enabled."""
+    endpoint_id = claimed.endpoint_id
+    if claimed.disabled_at is not None:
         # Re-enabled by an admin since we disabled it: its 3 days start again now.
-        endpoint.disabled_at = None
-        endpoint.disabled_reason = None
-        endpoint.failing_since = now
-    if endpoint.failing_since is None:
-        endpoint.failing_since = now
-    elif endpoint.enabled and now - endpoint.failing_since >= DISABLE_AFTER:
-        # Lock and look again: two workers failing at once must disable (and e-mail) once.
-        session.refresh(endpoint, with_for_update=True)
-        if not endpoint.enabled or endpoint.failing_since is None or now - endpoint.failing_since < DISABLE_AFTER:
-            return
-        endpoint.enabled = False
-        endpoint.disabled_at = now
-        endpoint.disabled_reason = (f"Every delivery failed for 3 days (since "
-                                    f"{endpoint.failing_since:%Y-%m-%d %H:%M} UTC); last error: {error}")[:200]
-        endpoint.flagged_at = endpoint.flagged_at or now
-        # What still waits for this endpoint fails now (its scheduled retries become no-ops); the
-        # client admin can replay it once the endpoint works again.
-        session.execute(
-            update(WebhookDelivery)
-            .where(WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.status == DeliveryStatus.pending,
-                   WebhookDelivery.id != delivery_id)
-            .values(status=DeliveryStatus.failed, next_attempt_at=None, last_error="endpoint disabled")
-            .execution_options(synchronize_session=False))
-        record(session, Actor.system("webhooks"), "webhook.auto_disable", client_id=endpoint.client_id,
-               target_type="webhook_endpoint", target_id=endpoint.id,
-               after={"enabled": False, "failing_since": endpoint.failing_since.isoformat()})
-        outbox.enqueue_job(session, NOTIFY_DISABLED, queue="events", args=[str(endpoint.id)],
-                           job_id=f"webhook-disabled-{endpoint.id}-{int(now.timestamp())}",
-                           client_id=endpoint.client_id)
+        _execute(session, update(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id)
+                 .values(disabled_at=None, disabled_reason=None, failing_since=now))
+        return True
+    if claimed.failing_since is None:
+        _execute(session, update(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id,
+                                                        WebhookEndpoint.failing_since.is_(None))
+                 .values(failing_since=now))
+        return True
+    if now - claimed.failing_since < DISABLE_AFTER:
+        return True
+    # Lock and look again: two workers failing at once must disable (and e-mail) once.
+    endpoint = session.get(WebhookEndpoint, endpoint_id, with_for_update=True, populate_existing=True)
+    if endpoint is None or not endpoint.enabled:
+        return False
+    if endpoint.failing_since is None or now - endpoint.failing_since < DISABLE_AFTER:
+        return True
+    endpoint.enabled = False
+    endpoint.disabled_at = now
+    endpoint.disabled_reason = (f"Every delivery failed for 3 days (since {endpoint.failing_since:%Y-%m-%d %H:%M} "
+                                f"UTC); last error: {error}")[:200]
+    endpoint.flagged_at = endpoint.flagged_at or now
+    session.flush()
+    # What still waits for this endpoint fails now (its scheduled retries become no-ops); the
+    # client admin can replay it once the endpoint works again.
+    _execute(session, update(WebhookDelivery)
+             .where(WebhookDelivery.endpoint_id == endpoint_id, WebhookDelivery.status == DeliveryStatus.pending,
+                    WebhookDelivery.id != claimed.id)
+             .values(status=DeliveryStatus.failed, next_attempt_at=None, last_error="endpoint disabled"))
+    record(session, Actor.system("webhooks"), "webhook.auto_disable", client_id=endpoint.client_id,
+           target_type="webhook_endpoint", target_id=endpoint.id,
+           after={"enabled": False, "failing_since": endpoint.failing_since.isoformat()})
+    outbox.enqueue_job(session, NOTIFY_DISABLED, queue="events", args=[str(endpoint.id)],
+                       job_id=f"webhook-disabled-{endpoint.id}-{int(now.timestamp())}", client_id=endpoint.client_id)
+    return False
 
 
 # --- The transport --------------------------------------------------------------------------------

@@ -53,52 +53,46 @@ def deliver(delivery_id: str, attempt: int, cycle: int = 0) -> str:
     """Make attempt ``attempt`` (of cycle ``cycle``) of one delivery; schedule the next on failure.
 
     Safe to run twice: only the run that claims the attempt sends, and a succeeded, failed or
-    re-armed delivery makes this job a no-op. No transaction stays open during the HTTP call.
+    re-armed delivery makes this job a no-op. The claim is committed before the request goes out
+    and no transaction stays open while the receiver answers.
     """
     from flask import current_app
 
     session = db.session
     ident = uuid.UUID(delivery_id)
+    claimed = deliveries.claim(session, ident, attempt, cycle)
+    if claimed is None:
+        outcome = _not_claimed(session, ident, attempt, cycle)
+        session.commit()
+        return outcome
+    try:
+        body, headers = deliveries.request_for(claimed)
+        early = None
+    except Exception as exc:  # e.g. a secret that no longer decrypts: record it, retry later
+        log.exception("cannot build the delivery request")
+        body, headers, early = b"", {}, deliveries.Result(error=f"cannot sign: {type(exc).__name__}")
+    session.commit()
+
+    result = early or deliveries.post(claimed.url, body, headers, allow_private=_allow_private(),
+                                      timeout=float(current_app.config.get("WEBHOOK_TIMEOUT",
+                                                                           deliveries.TIMEOUT_SECONDS)))
+    retry_at = deliveries.record_attempt(session, claimed, result)
+    session.commit()
+    if retry_at is not None:
+        schedule(ident, attempt + 1, cycle, retry_at, claimed.client_id)
+    return f"{'ok' if result.ok else 'failed'} {result.status_code or result.error}"
+
+
+def _not_claimed(session, ident: uuid.UUID, attempt: int, cycle: int) -> str:
     delivery = tenant.get_visible(session, WebhookDelivery, ident)
     if delivery is None:
         return "missing"
     if delivery.status == DeliveryStatus.succeeded:
         return "already succeeded"
-    if delivery.status != DeliveryStatus.pending or delivery.cycle != cycle or delivery.attempts != attempt - 1:
-        return "stale"
-    endpoint = tenant.get_visible(session, WebhookEndpoint, delivery.endpoint_id)
-    if not endpoint.enabled:
-        deliveries.give_up_disabled(session, ident, attempt, cycle)
-        session.commit()
+    if delivery.status == DeliveryStatus.pending and delivery.cycle == cycle and delivery.attempts == attempt - 1:
+        deliveries.give_up_disabled(session, ident, attempt, cycle)  # due, but its endpoint is disabled
         return "endpoint disabled"
-    if not deliveries.claim(session, ident, attempt, cycle):
-        session.rollback()
-        return "stale"
-    session.commit()
-
-    delivery = tenant.get_visible(session, WebhookDelivery, ident)
-    endpoint = tenant.get_visible(session, WebhookEndpoint, delivery.endpoint_id)
-    url = endpoint.url
-    try:
-        body, headers = deliveries.request_for(delivery, endpoint, attempt)
-    except Exception as exc:  # e.g. a secret that no longer decrypts: record it, retry later
-        log.exception("cannot build the delivery request")
-        body, headers, early = b"", {}, deliveries.Result(error=f"cannot sign: {type(exc).__name__}")
-    else:
-        early = None
-    session.commit()  # end the read transaction: nothing is held while the receiver answers
-
-    result = early or deliveries.post(url, body, headers, allow_private=_allow_private(),
-                                      timeout=float(current_app.config.get("WEBHOOK_TIMEOUT",
-                                                                           deliveries.TIMEOUT_SECONDS)))
-    delivery = tenant.get_visible(session, WebhookDelivery, ident)
-    endpoint = tenant.get_visible(session, WebhookEndpoint, delivery.endpoint_id)
-    retry_at = deliveries.record_attempt(session, delivery, endpoint, attempt, result)
-    client_id, next_cycle, status = delivery.client_id, delivery.cycle, delivery.status.value
-    session.commit()
-    if retry_at is not None:
-        schedule(ident, attempt + 1, next_cycle, retry_at, client_id)
-    return f"{status} {result.status_code or result.error}"
+    return "stale"
 
 
 def schedule(delivery_id: uuid.UUID, attempt: int, cycle: int, at: datetime, client_id: uuid.UUID) -> bool:

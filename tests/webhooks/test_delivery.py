@@ -7,7 +7,7 @@ import time
 from sqlalchemy import func, select, text
 
 from caas.core import tenant
-from caas.events import deliveries, jobs, outbox, verify, webhooks
+from caas.events import deliveries, jobs, verify, webhooks
 from caas.events.models import DeliveryStatus, OutboxMessage, WebhookAttempt, WebhookDelivery
 from tests import factories
 from tests.webhooks.conftest import make_endpoint, record
