@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import services  # noqa: E402
 
 TEST_DB = os.environ.get("CAAS_TEST_DB", "caas_test")
-TEST_REDIS_DB = 15
+TEST_REDIS_DB = int(os.environ.get("CAAS_TEST_REDIS_DB", "15"))  # parallel runs use their own
 
 
 @pytest.fixture(scope="session")
