@@ -101,7 +101,7 @@ def main() -> None:
           f"({1000 / per_second:.3f} ms each, {runs} runs)")
 
     def cold(name: str):
-        index._word_similarity.cache_clear()
+        index.clear_cache()
         return index.search(name)
 
     per_second, runs = rate(applicants, cold)

@@ -40,7 +40,7 @@ from caas.screening.names import normalise
 from caas.screening.sdn import DobRange, SdnEntry
 
 DEFAULT_THRESHOLD = 85
-WORD_CACHE_SIZE = 2048  # per index; one entry is a float32 per list word with that initial (~4 KB)
+WORD_CACHE_SIZE = 1024  # words per index; an entry holds a float32 per listed name with that initial (~20 KB)
 # A hit whose listed dates of birth are all more than a year from the applicant's loses this
 # many points: an exact name (100) then scores 80, below the default threshold of 85.
 DOB_MISMATCH_PENALTY = 20
@@ -53,7 +53,7 @@ SHORT_PART = 2
 # about 1% of the names an exhaustive scan finds on the whole-name score alone fall outside.
 _FIRST_WORD = 0.7
 _WHOLE_NAME_PROBE = 0.45
-_EPSILON = 1e-9
+_EPSILON = 1e-6  # above float32 rounding, so a bound at the cut is never lost to it
 
 
 # --- scoring two names --------------------------------------------------------------------------
@@ -212,6 +212,17 @@ def _prefix_lengths(query: str, codes: np.ndarray) -> np.ndarray:
     return sum(((diff & mask) == 0).astype(np.int8) for mask in (0xFF, 0xFFFF, 0xFFFFFF, 0xFFFFFFFF))
 
 
+_ALPHABET = {ch: i for i, ch in enumerate(" ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")}
+
+
+def _histogram(text: str) -> np.ndarray:
+    """How often each character occurs in a normalised name (counts capped at 255)."""
+    counts = np.zeros(len(_ALPHABET), dtype=np.int64)
+    for ch in text:
+        counts[_ALPHABET[ch]] += 1
+    return np.minimum(counts, 255).astype(np.uint8)
+
+
 def _jaro_floor(similarity: float) -> float:
     """The Jaro similarity below which Jaro-Winkler cannot reach ``similarity`` (the prefix bonus
     adds at most 4 x 0.1 x (1 - Jaro))."""
@@ -224,6 +235,15 @@ def _jaro_winkler_many(query: str, strings: list[str], codes: np.ndarray, jaro_c
     jaro = process.cdist([query], strings, scorer=Jaro.normalized_similarity, dtype=np.float64,
                          score_cutoff=jaro_cutoff or None)[0]
     return jaro + _prefix_lengths(query, codes) * PREFIX_SCALE * (1.0 - jaro) * (jaro > 0.0)
+
+
+@dataclass(frozen=True)
+class _WordMatch:
+    """One query word against the whole list."""
+
+    names: np.ndarray  # ids of the listed names with a word that may pair with it ...
+    best: np.ndarray  # ... and the best similarity of such a word (float32)
+    first_words: np.ndarray | None  # similarity to the first word of each name with its initial
 
 
 class _Bucket:
@@ -263,12 +283,16 @@ class SanctionsIndex:
         self._texts = [p.text for p in self._prepared]
         # First names and surnames recur from one applicant to the next: the per-word pass over
         # the list's words is the costliest step of a search, and depends on the word alone.
-        self._word_similarity = lru_cache(maxsize=WORD_CACHE_SIZE)(self._word_similarity_uncached)
+        self._word = lru_cache(maxsize=WORD_CACHE_SIZE)(self._word_uncached)
         self._build_words()
         self._build_whole_names()
 
     def __len__(self) -> int:
         return len(self._prepared)
+
+    def clear_cache(self) -> None:
+        """Forget the per-word work (the benchmark's cold figure; memory)."""
+        self._word.cache_clear()
 
     def _build_words(self) -> None:
         vocabulary: dict[str, int] = {}
@@ -297,6 +321,7 @@ class SanctionsIndex:
         self._codes = _prefix_codes(self._texts)
         self._lengths = np.array([len(text) for text in self._texts], dtype=np.int64)
         self._initials = np.array([ord(text[0]) for text in self._texts], dtype=np.int64)
+        self._histograms = np.array([_histogram(text) for text in self._texts], dtype=np.uint8)
         by_initial: dict[str, list[int]] = {}
         for name_id, text in enumerate(self._texts):
             by_initial.setdefault(text[0], []).append(name_id)
@@ -308,63 +333,73 @@ class SanctionsIndex:
             first_words = [local[self._vocabulary[self._prepared[i].parts[0]]] for i in ids]
             self._by_initial[initial] = (np.array(ids, dtype=np.int64), np.array(first_words, dtype=np.int64))
 
-    def _word_similarity_uncached(self, word: str) -> np.ndarray | None:
-        """Jaro-Winkler of ``word`` to every list word with its first letter, in bucket order."""
+    def _word_uncached(self, word: str) -> _WordMatch:
+        """How much each listed name is like ``word`` (see ``_WordMatch``); a pure function of the
+        word, so cached."""
         bucket = self._buckets.get(word[0])
         if bucket is None:
-            return None
-        similarity = _jaro_winkler_many(word, bucket.tokens, bucket.codes).astype(np.float32)
-        similarity.setflags(write=False)  # shared through the cache
-        return similarity
-
-    def _add_part_bound(self, bound: np.ndarray, part: str, similarity: np.ndarray | None) -> None:
-        """Add to ``bound`` each listed name's best similarity of one of its words to ``part``.
-        A word may serve several query parts here, so the mean over parts bounds the per-part
-        score from above."""
-        names, best = np.zeros(0, dtype=np.int64), np.zeros(0)
-        if similarity is not None:
-            bucket = self._buckets[part[0]]
+            names, best, first_words = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), None
+        else:
+            similarity = _jaro_winkler_many(word, bucket.tokens, bucket.codes)
             names, best = bucket.names, np.maximum.reduceat(similarity[bucket.pair_tokens], bucket.starts)
-        extra: dict[int, float] = {}  # words that sound like the part but start differently
-        for tid in self._sounds_like.get(phonetic_key(part), ()):
+            first_words = similarity[self._by_initial[word[0]][1]].astype(np.float32)
+        extra: dict[int, float] = {}  # names with a word that sounds like it but starts differently
+        for tid in self._sounds_like.get(phonetic_key(word), ()):
             token = self._tokens[tid]
-            if token[0] != part[0]:
-                value = jaro_winkler(part, token)
+            if token[0] != word[0]:
+                value = jaro_winkler(word, token)
                 for name_id in self._postings[tid].tolist():
                     extra[name_id] = max(extra.get(name_id, 0.0), value)
         if extra:
-            per_name = np.zeros(len(bound))
-            per_name[names] = best
-            ids = np.fromiter(extra, dtype=np.int64, count=len(extra))
-            per_name[ids] = np.maximum(per_name[ids], np.fromiter(extra.values(), dtype=np.float64, count=len(extra)))
-            bound += per_name
-        else:
-            bound[names] += best
+            ids = np.concatenate([names, np.fromiter(extra, dtype=np.int64, count=len(extra))])
+            values = np.concatenate([best, np.fromiter(extra.values(), dtype=np.float64, count=len(extra))])
+            order = np.argsort(ids, kind="stable")
+            ids, values = ids[order], values[order]
+            starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+            names, best = ids[starts], np.maximum.reduceat(values, starts)
+        match = _WordMatch(names, best.astype(np.float32), first_words)
+        for array in (match.names, match.best, match.first_words):
+            if array is not None:
+                array.setflags(write=False)  # shared through the cache
+        return match
 
     def _candidates(self, query: PreparedName, cut: float) -> np.ndarray:
-        """Ids of the listed names that can score at least ``cut`` (0–1), to be scored exactly."""
+        """Ids of the listed names that can score at least ``cut`` (0–1), to be scored exactly.
+
+        Per-part: the mean over the query's parts of each name's best word similarity to that
+        part bounds its per-part score from above (a word may serve several parts here), so
+        every name whose per-part score reaches the cut is found. Whole name: see _FIRST_WORD.
+        """
         first = query.parts[0]
-        similarities = {word: self._word_similarity(word) for word in {*query.scored, first}}
         bound = np.zeros(len(self._prepared))
         for part in query.scored:
-            self._add_part_bound(bound, part, similarities[part])
+            match = self._word(part)
+            bound[match.names] += match.best
         bound /= len(query.scored)
-        wanted = np.flatnonzero(bound >= cut - _EPSILON)
-        # Whole-name candidates, see _FIRST_WORD. Without a common first letter Jaro-Winkler is
-        # plain Jaro, which cannot reach the cut unless the shorter name is 3*cut - 2 of the longer.
+        wanted = bound >= cut - _EPSILON
+        # Without a common first letter Jaro-Winkler is plain Jaro, which cannot reach the cut
+        # unless the shorter name is 3*cut - 2 of the longer one.
         probe = np.flatnonzero(bound >= _WHOLE_NAME_PROBE)
         lengths, length = self._lengths[probe], len(query.text)
         probe = probe[(self._initials[probe] != ord(first[0]))
                       & (np.minimum(lengths, length) >= (3 * cut - 2) * np.maximum(lengths, length))]
-        if similarities[first] is not None:
-            ids, first_words = self._by_initial[first[0]]
-            probe = np.concatenate([probe, ids[similarities[first][first_words] >= _FIRST_WORD - _EPSILON]])
-        pool = np.setdiff1d(probe, wanted)
+        first_words = self._word(first).first_words
+        if first_words is not None:
+            ids = self._by_initial[first[0]][0]
+            probe = np.concatenate([probe, ids[first_words >= _FIRST_WORD - _EPSILON]])
+        pool = probe[~wanted[probe]]
+        if len(pool):
+            # Jaro cannot exceed (c/a + c/b + 1)/3 when the names have only c characters in common.
+            common = np.minimum(self._histograms[pool], _histogram(query.text)).sum(axis=1)
+            lengths = self._lengths[pool]
+            ceiling = (common / lengths + common / length + 1) / 3
+            needed = np.where(self._initials[pool] == ord(first[0]), _jaro_floor(cut), cut - _EPSILON)
+            pool = pool[ceiling >= needed]
         if len(pool):
             whole = _jaro_winkler_many(query.text, self._texts_array[pool].tolist(), self._codes[pool],
                                        _jaro_floor(cut))
-            wanted = np.concatenate([wanted, pool[whole >= cut - _EPSILON]])
-        return wanted
+            wanted[pool[whole >= cut - _EPSILON]] = True
+        return np.flatnonzero(wanted)
 
     def _scores(self, query: PreparedName, threshold: int, exhaustive: bool) -> dict[int, int]:
         """Entry position -> (name id, name score) of its best name at or above the threshold."""
