@@ -457,7 +457,8 @@ def _rearm(session: Session, delivery: WebhookDelivery) -> None:
     _enqueue(session, delivery.id, delivery.client_id, delivery.attempts + 1, delivery.cycle)
 
 
-def resend(session: Session, actor: Actor, delivery_id: uuid.UUID, endpoint_id: uuid.UUID | None = None) -> WebhookDelivery:
+def resend(session: Session, actor: Actor, delivery_id: uuid.UUID,
+           endpoint_id: uuid.UUID | None = None) -> WebhookDelivery:
     """Send one delivery again now, whatever its status (the receiver deduplicates by event id)."""
     delivery = get_delivery(session, delivery_id, endpoint_id)
     endpoint = webhooks.get(session, delivery.endpoint_id)
@@ -564,7 +565,8 @@ def attempts_of(session: Session, delivery_id: uuid.UUID) -> list[WebhookAttempt
                                 .order_by(WebhookAttempt.attempt)))
 
 
-def stalled(session: Session, *, older_than: timedelta = timedelta(minutes=2), limit: int = 500) -> list[WebhookDelivery]:
+def stalled(session: Session, *, older_than: timedelta = timedelta(minutes=2),
+            limit: int = 500) -> list[WebhookDelivery]:
     """Pending deliveries whose next attempt is overdue (a lost job, a worker that died mid-attempt).
     Read across tenants by the caller (all-tenants mode)."""
     return list(session.scalars(

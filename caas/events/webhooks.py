@@ -123,9 +123,10 @@ def rotate_secret(session: Session, actor: Actor, endpoint_id: uuid.UUID, *,
     endpoint.secret_ciphertext = encrypt(secret)
     endpoint.rotated_at = now
     session.flush()
+    previous_until = now + timedelta(hours=ROTATION_OVERLAP_HOURS)
     record(session, actor, "webhook.rotate_secret", client_id=endpoint.client_id, target_type="webhook_endpoint",
-           target_id=endpoint.id, after={"rotated_at": now.isoformat(),
-                                         "previous_valid_until": (now + timedelta(hours=ROTATION_OVERLAP_HOURS)).isoformat()})
+           target_id=endpoint.id,
+           after={"rotated_at": now.isoformat(), "previous_valid_until": previous_until.isoformat()})
     return endpoint, secret
 
 
