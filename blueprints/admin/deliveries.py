@@ -3,6 +3,7 @@ admins: the log per endpoint with filters, one delivery's attempts, resend, repl
 send a test event, rotate the signing secret (shown once)."""
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timezone
 
@@ -83,7 +84,8 @@ def webhook_delivery(client_id: uuid.UUID, endpoint_id: uuid.UUID, delivery_id: 
         abort(404)
     return render("admin/deliveries_detail.html", "admin/_deliveries_attempts.html", client=g.scoped_client,
                   endpoint=endpoint, delivery=delivery, attempts=deliveries.attempts_of(db.session, delivery.id),
-                  envelope=deliveries.envelope(delivery), confirm=ConfirmForm())
+                  payload=json.dumps(deliveries.envelope(delivery), indent=2, ensure_ascii=False),
+                  confirm=ConfirmForm())
 
 
 def _act(client_id: uuid.UUID, work, done: str, back: str):
