@@ -249,6 +249,8 @@ def fit(rows: Sequence[Mapping[str, Value]], labels: Sequence[int], config: Trai
     kept = [b for b in fit_binnings(rows, labels, config) if b.iv >= config.min_iv]
     y = np.asarray(labels)
     while True:
+        if not kept:
+            raise ModelError("no attribute carries enough information to fit a scorecard")
         x = np.array([[b.woe(row[b.attribute]) for b in kept] for row in rows])
         regression = LogisticRegression(C=config.c, solver="lbfgs", max_iter=1000, random_state=config.random_state)
         regression.fit(x, y)

@@ -134,3 +134,12 @@ def test_points_fall_as_the_pd_rises(model) -> None:
     assert model.points(1 / 51) == 600
     assert model.points(1 / 26) == 580
     assert model.points(0.5) < model.points(0.1)
+
+
+def test_data_without_information_is_refused() -> None:
+    # Every applicant alike but the label: no attribute separates good from bad.
+    row = {"A1": "A11", "A2": 12, "A3": "A32", "A4": "A43", "A5": 1000, "A6": "A61", "A7": "A73", "A8": 2,
+           "A10": "A101", "A11": 2, "A12": "A121", "A13": 30, "A14": "A143", "A15": "A152", "A16": 1,
+           "A17": "A173", "A18": 1, "A19": "A191"}
+    with pytest.raises(ModelError, match="no attribute"):
+        train([row] * 20, [0, 1] * 10, cross_validation=False)
