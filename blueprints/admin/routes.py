@@ -70,4 +70,4 @@ def home():
                            states={state: by_status.get(state, 0) for state in APPLICATION_STATES})
 
 
-from blueprints.admin import audit, clients, credit, deliveries, providers, tenant  # noqa: E402,F401
+from blueprints.admin import audit, clients, credit, deliveries, ledger, providers, tenant  # noqa: E402,F401
