@@ -130,8 +130,11 @@ PURPOSES = {
     "new_car": "A40", "car_new": "A40", "used_car": "A41", "car_used": "A41", "furniture": "A42",
     "equipment": "A42", "electronics": "A43", "radio_tv": "A43", "appliances": "A44", "repairs": "A45",
     "home_improvement": "A45", "education": "A46", "retraining": "A48", "business": "A49",
+    # The platform's own purposes (caas.credit.applications.PURPOSES). A vehicle of unknown age
+    # counts as a new car, the more common (and riskier) of the two in the data.
+    "business_expansion": "A49", "working_capital": "A49", "vehicle": "A40",
     # "vacation" (A47) does not occur in the data: it and everything else count as "others".
-    "vacation": "A410", "debt_consolidation": "A410", "medical": "A410", "other": "A410",
+    "vacation": "A410", "debt_consolidation": "A410", "medical": "A410", "personal": "A410", "other": "A410",
 }
 HOUSING = {"rent": "A151", "own": "A152", "free": "A153"}
 CREDIT_HISTORY = {"no_credits": "A30", "all_paid_here": "A31", "paid_duly": "A32", "delayed": "A33",
@@ -151,7 +154,7 @@ def _choice(app: Mapping, field: str, table: Mapping[str, str]) -> str | None:
     value = app.get(field)
     if value is None or value == "":
         return None
-    key = str(value).strip().lower()
+    key = "_".join(str(value).strip().lower().replace("-", " ").split())  # "Home improvement" too
     if key not in table:
         raise FeatureError(f"{field}: unknown value {value!r}; expected one of {', '.join(sorted(table))}")
     return table[key]

@@ -92,6 +92,8 @@ def test_missing_fields_are_unknown() -> None:
     ({"checking_balance_minor": 200, "monthly_net_income_minor": 1000}, {"A1": "A13"}),  # 300 DM
     ({"savings_band": "none"}, {"A6": "A65"}),
     ({"purpose": "vacation"}, {"A4": "A410"}),  # A47 never occurs in the data
+    ({"purpose": "Home improvement"}, {"A4": "A45"}),  # the platform's spelling: words, any case
+    ({"purpose": "business expansion"}, {"A4": "A49"}),
     # 10,000 a month of 40,000 disposable is exactly 25%: not under 25%, so code 3 (25..35%).
     ({"monthly_payment_minor": 10_000, "monthly_net_income_minor": 40_000}, {"A8": 3}),
     ({"monthly_payment_minor": 1, "monthly_net_income_minor": 100, "monthly_expenses_minor": 100}, {"A8": 4}),
@@ -129,3 +131,15 @@ def test_reference_data_is_read_in_full(german, german_path) -> None:
 def test_malformed_german_data_is_refused_with_its_line(text: str, message: str) -> None:
     with pytest.raises(FeatureError, match=message):
         parse_german(text)
+
+
+def test_every_purpose_employment_status_and_housing_the_platform_offers_maps() -> None:
+    # The application form's own choices (caas.credit.applications.PURPOSES, caas.credit.kyc).
+    platform_purposes = ("business expansion", "working capital", "education", "medical", "home improvement",
+                         "vehicle", "debt consolidation", "personal")
+    for purpose in platform_purposes:
+        assert application_attributes({"purpose": purpose})["A4"] is not None
+    for status in ("employed", "self_employed", "unemployed", "student", "retired"):
+        application_attributes({"employment_status": status, "months_employed": 5})
+    for housing in ("own", "rent", "free"):
+        assert application_attributes({"housing": housing})["A15"] is not None
