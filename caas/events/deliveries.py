@@ -2,9 +2,9 @@
 attempts and their log, endpoint health, and the client admin's resend / replay / test.
 
 How an attempt runs (``caas.events.jobs.deliver`` drives it):
-1. ``claim`` bumps ``attempts`` with a conditional UPDATE and commits. Only the job for exactly the
-   next attempt of the current cycle wins, so a job that RQ runs twice, or a retry made stale by a
-   manual resend, sends nothing.
+1. ``claim`` bumps ``attempts`` with a conditional UPDATE that also returns the endpoint; the job
+   commits it before sending. Only the job for exactly the next attempt of the current cycle wins,
+   so a job that RQ runs twice, or a retry made stale by a manual resend, sends nothing.
 2. ``post`` sends the signed body (httpx, no redirects, 10 s timeout, private addresses refused
    unless allowed) and reads at most the first 2 KB of the answer.
 3. ``record_attempt`` appends the attempt, moves the delivery on (succeeded, a retry time, or
