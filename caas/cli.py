@@ -113,14 +113,13 @@ def register(app: Flask) -> None:
     from caas.loans.cli import loans_cli
 
     app.cli.add_command(loans_cli)
-    try:
-        from caas.screening.cli import sanctions_cli
-    except ImportError:  # the matcher's pure commands land with their module
-        sanctions_cli = click.Group("sanctions", help="Sanctions lists and screening.")
+    from caas.screening.cli import sanctions_cli
     from caas.screening.commands import attach
 
     attach(sanctions_cli)
     app.cli.add_command(sanctions_cli)
-    from caas.credit.commands import scoring_cli
+    from caas.credit.commands import attach as attach_scoring
+    from caas.credit.scorecard.cli import scoring_cli
 
+    attach_scoring(scoring_cli)
     app.cli.add_command(scoring_cli)

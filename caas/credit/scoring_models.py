@@ -1,6 +1,9 @@
-"""Training and activating scoring models (platform data, audited)."""
+"""Training and activating scoring models (platform data, audited). The model itself is
+caas.credit.scorecard; here it is stored in the database by its content version, so every
+worker scores with the same one."""
 from __future__ import annotations
 
+import hashlib
 import uuid
 from pathlib import Path
 
@@ -8,31 +11,23 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from caas.audit.operations import Actor, record
-from caas.credit import woe_scorecard
 from caas.credit.models import ScoringModel
+from caas.credit.scorecard import model as scorecard
+from caas.credit.scorecard.features import read_german
 
 
-def train_from_file(path: str | Path) -> dict:
-    """Train on a german.data-format file; the artifact carries its cross-validated metrics."""
-    rows, bad = woe_scorecard.read_german(path)
-    artifact = woe_scorecard.train(rows, bad)
-    card = woe_scorecard.Scorecard(artifact)
-    predictions = [card.predict(row) for row in rows]
-    calibration = {}
-    for grade in "ABCDE":
-        members = [(float(p.pd), b) for p, b in zip(predictions, bad) if p.grade == grade]
-        if members:
-            calibration[grade] = {"n": len(members), "mean_pd": round(sum(p for p, _ in members) / len(members), 4),
-                                  "bad_rate": round(sum(b for _, b in members) / len(members), 4)}
-    artifact["metrics"] = {**woe_scorecard.cross_validate(rows, bad), "rows": len(rows),
-                           "bad_rate": round(sum(bad) / len(bad), 4), "calibration": calibration}
-    return artifact
+def train_from_file(path: str | Path, *, cross_validation: bool = True) -> dict:
+    """Train on a german.data-format file; the artifact carries its metrics and its version."""
+    rows, labels = read_german(path)
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    card = scorecard.train(rows, labels, data_sha256=digest, cross_validation=cross_validation)
+    return card.to_dict()
 
 
 def register(session: Session, actor: Actor, artifact: dict, *, activate: bool = True) -> ScoringModel:
-    """Store the model by its content hash (a second registration of the same model is a no-op)
-    and make it the active one."""
-    version = woe_scorecard.version_of(artifact)
+    """Store the model by its content version (registering the same model again is a no-op) and
+    make it the active one."""
+    version = scorecard.Scorecard.from_dict(artifact).version  # refuses an altered artifact
     model = session.scalar(select(ScoringModel).where(ScoringModel.version == version))
     if model is None:
         model = ScoringModel(id=uuid.uuid4(), version=version, artifact=artifact,

@@ -10,7 +10,7 @@ from rq.job import Job
 from sqlalchemy import func, select, text
 
 from caas.core import jobs, tenant, worker
-from caas.credit import scoring_models, woe_scorecard
+from caas.credit import scoring_models
 from caas.credit.models import Application, ApplicationStatus as S, CreditDecision, UsageEvent
 from caas.events.models import OutboxMessage
 from caas.screening import lists
@@ -18,21 +18,20 @@ from tests import factories
 from tests.helpers import BASE
 
 REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference"
-SDN = (REFERENCE / "ofac" / "sdn.csv").read_text(encoding="latin-1").splitlines()
-# The real list's first 200 entries and bin Ladin's (entry 6365, with its DOBs), in the legacy format.
-SMALL_LIST = "\n".join(SDN[:200] + [line for line in SDN if line.startswith("6365,")]) + "\n"
+SDN_TEXT = (REFERENCE / "ofac" / "sdn.csv").read_text(encoding="latin-1")
+ALT_TEXT = (REFERENCE / "ofac" / "alt.csv").read_text(encoding="latin-1")
+SDN = SDN_TEXT.splitlines()
 
 
 @pytest.fixture(scope="module")
 def artifact():
-    rows, bad = woe_scorecard.read_german(REFERENCE / "german_train.data")
-    return woe_scorecard.train(rows, bad)
+    return scoring_models.train_from_file(REFERENCE / "german_train.data", cross_validation=False)
 
 
 @pytest.fixture
 def scoring_world(db, artifact):
     scoring_models.register(db, factories.SYSTEM, artifact)
-    lists.import_list(db, factories.SYSTEM, SMALL_LIST, None)
+    lists.import_list(db, factories.SYSTEM, SDN_TEXT, ALT_TEXT)  # the full OFAC list, as in production
     c = factories.client(db, slug="scored")
     key = factories.api_key(db, c)
     db.commit()
@@ -68,7 +67,7 @@ def test_a_good_applicant_is_approved_with_a_full_decision_record(app, db, clien
     assert application.status == S.approved
     [decision] = decisions
     assert decision.outcome == "approve" and decision.grade in "ABC" and 0 < decision.pd < 1
-    assert decision.model_version == woe_scorecard.version_of(decision_model(db))
+    assert decision.model_version == decision_model(db)["version"]
     assert decision.screening_hits == [] and all(r["passed"] for r in decision.rule_results)
     assert decision.inputs["features"]["A2"] == 6 and "A9" not in decision.inputs["features"]
     with tenant.tenant_scope(c.id, db):
