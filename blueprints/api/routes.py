@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from functools import wraps
 
 from flask import current_app, g, jsonify, request
+from sqlalchemy.exc import IntegrityError
 from limits import parse as parse_limit
 
 from blueprints.api import bp
@@ -122,8 +123,8 @@ def idempotent(view):
             db.session.rollback()
             idempotency.release(db.session, principal.key_id, key)
             raise
-        if response.status_code >= 500:
-            idempotency.release(db.session, principal.key_id, key)
+        if response.status_code >= 500 or response.status_code == 409:
+            idempotency.release(db.session, principal.key_id, key)  # not a result worth replaying
             return response
         idempotency.store(db.session, principal.key_id, key, response.status_code, response.get_json())
         db.session.commit()
@@ -290,6 +291,18 @@ def create_application():
         first = next(iter(errors))
         return error(422, "validation_failed", errors[first], first, errors)
 
+    try:
+        application = _create_and_submit(client, email, profile_input, currency, amount_minor, term, body["purpose"])
+        db.session.commit()
+    except IntegrityError:
+        # Two requests created the same new borrower at once and the other one won. Nothing of
+        # this request is saved; a retry reuses that borrower.
+        db.session.rollback()
+        return error(409, "concurrent_request", "Another request for this applicant is in progress; retry.")
+    return jsonify(applications.serialise(application)), 201
+
+
+def _create_and_submit(client, email, profile_input, currency, amount_minor, term, purpose):
     borrower = db.session.scalar(db.select(User).where(User.role == Role.borrower, db.func.lower(User.email) == email))
     if borrower is None:
         borrower = operations.create_user(db.session, role=Role.borrower, email=email,
@@ -302,11 +315,10 @@ def create_application():
                                                channel="api")
         db.session.add(application)
         db.session.flush()
-    applications.set_terms(db.session, application, Terms(amount_minor, currency, term, body["purpose"]), date.today())
+    applications.set_terms(db.session, application, Terms(amount_minor, currency, term, purpose), date.today())
     applications.confirm_income(db.session, application, True)
     applications.submit(db.session, application)
-    db.session.commit()
-    return jsonify(applications.serialise(application)), 201
+    return application
 
 
 @bp.route("/applications/<application_id>")

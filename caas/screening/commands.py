@@ -3,7 +3,6 @@ They join the pure `sanctions` group (compare) when the app registers its comman
 from __future__ import annotations
 
 import sys
-from datetime import date
 from pathlib import Path
 
 import click
