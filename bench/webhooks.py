@@ -8,8 +8,8 @@ JSON object.
 
 The events are recorded as one burst (batches of 200 through the outbox, as the app does), so the
 delay figures include the queue the burst builds up. Retries run on a compressed schedule (1, 2,
-4, 8, 16, 32 s instead of 1 min … 10 h) so the run ends in minutes; everything else is the
-production code path.
+4, 8, 16, 32 s instead of 1 min … 10 h) so the run ends in minutes, and the first worker runs the
+periodic ``requeue_stalled`` safety net every 30 s; everything else is the production code path.
 """
 from __future__ import annotations
 
@@ -35,9 +35,10 @@ WORKERS = int(os.environ.get("WORKERS", "2"))
 FAIL_EVERY = int(os.environ.get("FAIL_EVERY", "10"))
 BATCH = 200
 TIMEOUT = float(os.environ.get("BENCH_TIMEOUT", "5400"))
-REDIS_DB = 11
+REDIS_DB = 12  # its own Redis database (flushed at the start): 11 is bench/submit's
 PREFIX = "bench-hooks-"
-OVERRIDES = {"ALLOW_PRIVATE_WEBHOOK_TARGETS": True}  # the receiver is on loopback
+OVERRIDES = {"ALLOW_PRIVATE_WEBHOOK_TARGETS": True,  # the receiver is on loopback
+             "WEBHOOK_REQUEUE_INTERVAL": 30}
 
 
 def compress_retry_schedule() -> None:
@@ -53,6 +54,8 @@ def worker_main(with_cron: bool) -> None:
     from caas.core import worker
 
     compress_retry_schedule()
+    # The safety net runs as in production: pending deliveries whose job was lost get it again.
+    worker.PERIODIC.append(("caas.events.jobs.requeue_stalled", "events", "WEBHOOK_REQUEUE_INTERVAL"))
     app = create_app(OVERRIDES)
     worker.run(app, ["events"], burst=False, with_cron=with_cron)
 
