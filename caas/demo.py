@@ -65,6 +65,21 @@ def load() -> int:
     return created
 
 
+def _usable_model(session) -> bool:
+    """An active model this code can load (an older format is replaced by a fresh one)."""
+    from caas.credit import scoring
+    from caas.credit.scorecard.model import ModelError, Scorecard
+
+    model = scoring.active_model(session)
+    if model is None:
+        return False
+    try:
+        Scorecard.from_dict(model.artifact)
+    except ModelError:
+        return False
+    return True
+
+
 def _scoring_data(session, actor) -> int:
     """The OFAC list and a trained scorecard from ../shared/reference, when it is there."""
     from pathlib import Path
@@ -78,7 +93,7 @@ def _scoring_data(session, actor) -> int:
         lists.import_list(session, actor, (reference / "ofac" / "sdn.csv").read_text(encoding="latin-1"),
                           (reference / "ofac" / "alt.csv").read_text(encoding="latin-1"))
         created += 1
-    if scoring.active_model(session) is None and (reference / "german_train.data").exists():
+    if not _usable_model(session) and (reference / "german_train.data").exists():
         scoring_models.register(session, actor, scoring_models.train_from_file(reference / "german_train.data"))
         created += 1
     return created

@@ -354,7 +354,10 @@ class SanctionsIndex:
         else:
             similarity = _jaro_winkler_many(word, bucket.tokens, bucket.codes)
             names, best = bucket.names, np.maximum.reduceat(similarity[bucket.pair_tokens], bucket.starts)
-            first_words = similarity[self._by_initial[word[0]][1]].astype(np.float32)
+            # No listed name may start with this letter although some later word does (digits,
+            # for one): then there are no first words to compare with.
+            by_initial = self._by_initial.get(word[0])
+            first_words = None if by_initial is None else similarity[by_initial[1]].astype(np.float32)
         extra: dict[int, float] = {}  # names with a word that sounds like it but starts differently
         for tid in self._sounds_like.get(phonetic_key(word), ()):
             token = self._tokens[tid]

@@ -108,3 +108,11 @@ def test_the_index_finds_what_scoring_every_name_finds(sdn_entries, ofac_rows) -
 def test_hits_score_as_the_matcher_does(sdn_index) -> None:
     for hit in sdn_index.search("Osama bin Laden", threshold=80, limit=None):
         assert hit.name_score == score_names("Osama bin Laden", hit.matched_name)
+
+
+@pytest.mark.parametrize("name", ["Chinedu Bench Okafor 401", "4 Okafor", "Okafor 4"])
+def test_words_no_listed_name_starts_with_do_not_break_the_search(sdn_index, name):
+    # Found by the scoring benchmark: a digit word has listed words to compare with, but no
+    # listed name starts with a digit. The search must answer, not fail the scoring job.
+    hits = sdn_index.search(name)
+    assert all(hit.score >= 85 for hit in hits)
