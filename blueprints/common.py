@@ -20,6 +20,15 @@ def render(page: str, partial: str | None = None, **context):
     return render_template(page, **context)
 
 
+def redirect_after_post(target: str):
+    """After a form step succeeds: HTMX follows an HX-Redirect header, a plain form a redirect."""
+    from flask import redirect
+
+    if wants_partial():
+        return "", 204, {"HX-Redirect": target}
+    return redirect(target)
+
+
 def actor() -> Actor:
     user = current_user if current_user.is_authenticated else None
     return Actor(

@@ -84,7 +84,7 @@ def _scoring_data(session, actor) -> int:
     """The OFAC list and a trained scorecard from ../shared/reference, when it is there."""
     from pathlib import Path
 
-    from caas.credit import scoring, scoring_models
+    from caas.credit import scoring_models
     from caas.screening import lists
 
     reference = Path(__file__).resolve().parents[1].parent / "shared" / "reference"

@@ -10,7 +10,7 @@ from blueprints.admin import bp
 from blueprints.admin.forms import (ClientIdentityForm, ClientServicesForm, ClientTierForm, ConfirmForm, NetworkForm,
                                     PersonForm, StatusForm)
 from blueprints.admin.routes import platform_only, tenant_page
-from blueprints.common import actor, render, wants_partial
+from blueprints.common import actor, redirect_after_post, render
 from blueprints.forms_util import apply_error
 from caas.core.errors import DomainError
 from caas.core.extensions import db
@@ -102,10 +102,7 @@ def client_new_step(step: str):
                 services=draft.get("services", {}).get("services", DEFAULT_SERVICES))
             db.session.commit()
             session.pop(DRAFT, None)
-            target = url_for("admin.client_welcome", client_id=client.id)
-            if wants_partial():
-                return "", 204, {"HX-Redirect": target}
-            return redirect(target)
+            return redirect_after_post(url_for("admin.client_welcome", client_id=client.id))
     except DomainError as exc:
         db.session.rollback()
         if exc.field in ("slug", "legal_name", "display_name", "country", "currency", "brand_colour", "logo") \

@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from blueprints.borrower import bp
 from blueprints.borrower.forms import ConfirmForm, ConsentForm, DocumentForm, IncomeForm, ProfileForm, TermsForm
-from blueprints.common import actor, render, wants_partial
+from blueprints.common import actor, redirect_after_post, render, wants_partial
 from blueprints.forms_util import apply_error
 from caas.core.errors import DomainError
 from caas.core.extensions import db
@@ -206,10 +206,7 @@ def application_step(application_id: uuid.UUID, step: str):
             else:
                 applications.submit(db.session, application)
                 db.session.commit()
-                target = url_for("borrower.application_status", application_id=application.id)
-                if wants_partial():
-                    return "", 204, {"HX-Redirect": target}
-                return redirect(target)
+                return redirect_after_post(url_for("borrower.application_status", application_id=application.id))
         except DomainError as exc:
             db.session.rollback()
             apply_error(form, exc, {"term_months": "term_months"})

@@ -19,7 +19,7 @@ from caas.credit.models import Application, ApplicationEvent, ApplicationStatus 
 from caas.credit.quotes import indicative
 from caas.events import outbox
 from caas.money import CURRENCY_EXPONENTS, from_minor
-from caas.tenancy.models import Client, CreditPolicy
+from caas.tenancy.models import CreditPolicy
 
 PURPOSES = ("business expansion", "working capital", "education", "medical", "home improvement", "vehicle",
             "debt consolidation", "personal")
