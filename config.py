@@ -78,6 +78,8 @@ class Config:
     SMTP_PORT = int(os.environ.get("SMTP_PORT", "25"))
     WEBHOOK_ENCRYPTION_KEY = os.environ.get("WEBHOOK_ENCRYPTION_KEY", "")
     ALLOW_HTTP_WEBHOOKS = _bool("ALLOW_HTTP_WEBHOOKS", False)
+    # Webhook targets on private, loopback or link-local addresses (SSRF): refused in production.
+    ALLOW_PRIVATE_WEBHOOK_TARGETS = _bool("ALLOW_PRIVATE_WEBHOOK_TARGETS", False)
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "instance", "uploads"))
     MAX_CONTENT_LENGTH = 11 * 1024 * 1024
     LOG_JSON = _bool("LOG_JSON", True)
@@ -105,11 +107,13 @@ class Config:
 class DevelopmentConfig(Config):
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-secret-change-me")
     ALLOW_HTTP_WEBHOOKS = _bool("ALLOW_HTTP_WEBHOOKS", True)
+    ALLOW_PRIVATE_WEBHOOK_TARGETS = _bool("ALLOW_PRIVATE_WEBHOOK_TARGETS", True)
     LOG_JSON = _bool("LOG_JSON", False)
 
 
 class TestingConfig(Config):
     TESTING = True
+    ALLOW_PRIVATE_WEBHOOK_TARGETS = True  # the tests' receivers listen on loopback
     SECRET_KEY = "test-secret"
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 8 * 1024
