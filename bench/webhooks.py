@@ -4,13 +4,15 @@ answers every 10th request with a 500. Prints deliveries per second, the delay f
 its first attempt (p50/p95), retries, duplicates and lost events (must be 0); the last line is one
 JSON object.
 
-    python -m bench webhooks          (EVENTS=2000 WORKERS=2 FAIL_EVERY=10 to change the load)
+    python -m bench webhooks     (EVENTS=2000 WORKERS=2 FAIL_EVERY=10 STEADY=300 RATE=10 to change it)
 
-The events are recorded as one burst (batches of 200 through the outbox, as the app does), so the
-delay figures include the queue the burst builds up. The database caas_bench_hooks is dropped and
-rebuilt at the start of each run. Retries run on a compressed schedule (1, 2,
-4, 8, 16, 32 s instead of 1 min … 10 h) so the run ends in minutes, and the first worker runs the
-periodic ``requeue_stalled`` safety net every 30 s; everything else is the production code path.
+The EVENTS are recorded as one burst (batches of 200 through the outbox, as the app does), so their
+delay figures are mostly the queue the burst builds up. Then STEADY more events are recorded one per
+transaction at RATE per second, which gives the delay of a platform that keeps up. The database
+caas_bench_hooks is dropped and rebuilt at the start of each run. Retries run on a compressed
+schedule (1, 2, 4, 8, 16, 32 s, then every minute, instead of 1 min … 12 h) so the run ends in
+minutes, and the first worker runs the periodic ``requeue_stalled`` safety net every 30 s;
+everything else is the production code path.
 """
 from __future__ import annotations
 
@@ -34,6 +36,8 @@ sys.path.insert(0, str(ROOT / "scripts"))
 EVENTS = int(os.environ.get("EVENTS", "20000"))
 WORKERS = int(os.environ.get("WORKERS", "2"))
 FAIL_EVERY = int(os.environ.get("FAIL_EVERY", "10"))
+STEADY = int(os.environ.get("STEADY", "300"))  # then this many more, one per transaction, at RATE/s
+RATE = float(os.environ.get("RATE", "10"))
 BATCH = 200
 TIMEOUT = float(os.environ.get("BENCH_TIMEOUT", "5400"))
 REDIS_DB = 12  # its own Redis database (flushed at the start): 11 is bench/submit's
@@ -204,6 +208,21 @@ def main() -> None:
                 break
             time.sleep(0.5)
         finished = time.time()
+        # Steady state: events one at a time at RATE/s, as a running platform produces them.
+        steady_started = time.time()
+        for n in range(STEADY):
+            time.sleep(max(0.0, steady_started + n / RATE - time.time()))
+            with tenant.tenant_scope(client_id, db.session):
+                outbox.record_event(db.session, client_id, "credit.application.submitted",
+                                    {"id": f"steady_{n}", "object": "application", "status": "submitted",
+                                     "updated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+                db.session.commit()
+        while time.time() < deadline + 600:
+            with receiver.lock:
+                done = len(receiver.acked)
+            if done >= EVENTS + STEADY:
+                break
+            time.sleep(0.2)
         with owner.connect() as conn:
             row = conn.execute(text("""
                 SELECT count(*) FILTER (WHERE d.status = 'succeeded') AS succeeded,
@@ -211,10 +230,12 @@ def main() -> None:
                        count(*) FILTER (WHERE d.status = 'pending') AS pending,
                        coalesce(sum(d.attempts), 0) AS attempts
                 FROM webhook_deliveries d WHERE d.client_id = :c"""), {"c": client_id}).one()
-            delays = [r[0] for r in conn.execute(text("""
+            first_attempt = """
                 SELECT extract(epoch FROM a.at - d.event_created_at) FROM webhook_delivery_attempts a
                 JOIN webhook_deliveries d ON d.id = a.delivery_id
-                WHERE d.client_id = :c AND a.attempt = 1"""), {"c": client_id})]
+                WHERE d.client_id = :c AND a.attempt = 1 AND (d.data->>'id' LIKE 'steady_%') = :steady"""
+            delays = [r[0] for r in conn.execute(text(first_attempt), {"c": client_id, "steady": False})]
+            steady_delays = [r[0] for r in conn.execute(text(first_attempt), {"c": client_id, "steady": True})]
             unsent = conn.execute(text("SELECT count(*) FROM outbox WHERE client_id = :c AND sent_at IS NULL"),
                                   {"c": client_id}).scalar()
     finally:
@@ -228,15 +249,21 @@ def main() -> None:
         server.shutdown()
         owner.dispose()
 
-    delays = sorted(float(d) for d in delays)
-    q = statistics.quantiles(delays, n=100) if len(delays) >= 2 else [0.0] * 99
-    lost = EVENTS - len(receiver.acked)
+    def percentiles(values) -> list[float]:
+        values = sorted(float(v) for v in values)
+        return statistics.quantiles(values, n=100) if len(values) >= 2 else [0.0] * 99
+
+    q, qs = percentiles(delays), percentiles(steady_delays)
+    lost = EVENTS + STEADY - len(receiver.acked)
     window = (receiver.last_ok_at - receiver.first_at) if receiver.first_at else 0
     figures = {
         "events": EVENTS, "workers": WORKERS, "fail_every": FAIL_EVERY,
         "deliveries_per_s": round(len(receiver.acked) / window, 1) if window else 0.0,
         "attempts_per_s": round(receiver.requests / window, 1) if window else 0.0,
+        "end_to_end_per_s": round(EVENTS / (finished - started), 1),
         "delay_first_attempt_p50_s": round(q[49], 2), "delay_first_attempt_p95_s": round(q[94], 2),
+        "steady_rate_per_s": RATE, "steady_events": STEADY,
+        "steady_delay_p50_s": round(qs[49], 3), "steady_delay_p95_s": round(qs[94], 3),
         "answers_500": receiver.failed, "duplicates": receiver.duplicates, "bad_signatures": receiver.bad_signatures,
         "lost_events": lost, "deliveries_succeeded": row.succeeded, "deliveries_failed": row.failed,
         "deliveries_pending": row.pending, "outbox_unsent": unsent,
@@ -244,10 +271,13 @@ def main() -> None:
     }
     print(f"{EVENTS} events recorded in {figures['record_s']} s; all delivered after {figures['total_s']} s "
           f"with {WORKERS} workers on {os.cpu_count()} CPUs")
-    print(f"deliveries/s {figures['deliveries_per_s']}  attempts/s {figures['attempts_per_s']}  "
+    print(f"deliveries/s {figures['deliveries_per_s']} (end to end {figures['end_to_end_per_s']})  "
+          f"attempts/s {figures['attempts_per_s']}  "
           f"500s {receiver.failed}  retried attempts {row.attempts - row.succeeded - row.failed - row.pending}")
     print(f"event -> first attempt: p50 {figures['delay_first_attempt_p50_s']} s  "
           f"p95 {figures['delay_first_attempt_p95_s']} s (a burst of {EVENTS}: mostly time in the queue)")
+    print(f"steady {RATE:g} events/s ({STEADY} events): event -> first attempt p50 {figures['steady_delay_p50_s']} s  "
+          f"p95 {figures['steady_delay_p95_s']} s")
     print(f"lost events {lost}  duplicates {receiver.duplicates}  bad signatures {receiver.bad_signatures}  "
           f"failed {row.failed}  pending {row.pending}  outbox unsent {unsent}")
     print(json.dumps(figures))
