@@ -69,6 +69,8 @@ class Config:
     JOB_DEFAULT_TIMEOUT = 300
     OUTBOX_RELAY_INTERVAL = int(os.environ.get("OUTBOX_RELAY_INTERVAL", "30"))
     OUTBOX_RELAY_MIN_AGE = int(os.environ.get("OUTBOX_RELAY_MIN_AGE", "10"))
+    WEBHOOK_REQUEUE_INTERVAL = int(os.environ.get("WEBHOOK_REQUEUE_INTERVAL", "60"))
+    WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", "10"))
 
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://localhost:5000")
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "file")  # file | console | smtp

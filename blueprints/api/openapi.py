@@ -160,6 +160,7 @@ def document() -> dict:
                                     "indicative_apr": {"type": ["string", "null"]},
                                     "channel": {"type": "string", "enum": ["portal", "api"]},
                                     "submitted_at": {"type": ["string", "null"], "format": "date-time"},
+                                    "updated_at": {"type": ["string", "null"]},
                                     "created_at": {"type": ["string", "null"], "format": "date-time"},
                                     "decision_reasons": {"type": "array"}}},
             },

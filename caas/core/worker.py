@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 # (dotted function, queue, interval seconds). Later issues add daily servicing and billing.
 PERIODIC = [
     ("caas.events.jobs.relay_outbox", "default", "OUTBOX_RELAY_INTERVAL"),
+    ("caas.events.jobs.requeue_stalled", "events", "WEBHOOK_REQUEUE_INTERVAL"),
 ]
 
 

@@ -206,6 +206,8 @@ def serialise(application: Application) -> dict:
         "channel": application.channel,
         "submitted_at": application.submitted_at.isoformat() if application.submitted_at else None,
         "created_at": application.created_at.isoformat() if application.created_at else None,
+        # webhooks carry the object as it was; clients drop events older than what they hold
+        "updated_at": application.updated_at.isoformat() if application.updated_at else None,
         "decision_reasons": application.decision_reasons or [],
     }
 
