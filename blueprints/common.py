@@ -29,6 +29,19 @@ def redirect_after_post(target: str):
     return redirect(target)
 
 
+def refuse(exc) -> None:
+    """A state-changing operation said no: undo it, answer 404 for an object that is not there,
+    otherwise show the reason as a flash message."""
+    from flask import abort, flash
+
+    from caas.core.extensions import db
+
+    db.session.rollback()
+    if exc.status == 404:
+        abort(404)
+    flash(exc.message, "error")
+
+
 def actor() -> Actor:
     user = current_user if current_user.is_authenticated else None
     return Actor(

@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Length
 from blueprints.admin import bp
 from blueprints.admin.forms import ConfirmForm
 from blueprints.admin.routes import tenant_page
-from blueprints.common import actor
+from blueprints.common import actor, refuse
 from blueprints.forms_util import apply_error
 from caas.core.errors import DomainError
 from caas.core.extensions import db
@@ -95,10 +95,7 @@ def application_retry(client_id: uuid.UUID, application_id: uuid.UUID):
     try:
         decisions.retry_scoring(db.session, actor(), application_id)
     except DomainError as exc:
-        db.session.rollback()
-        if exc.status == 404:
-            abort(404)
-        flash(exc.message, "error")
+        refuse(exc)
     else:
         db.session.commit()
         flash("Scoring queued again.", "success")

@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired, Optional
 from blueprints.admin import bp
 from blueprints.admin.forms import ConfirmForm
 from blueprints.admin.routes import tenant_page
-from blueprints.common import actor, render
+from blueprints.common import actor, refuse, render
 from blueprints.forms_util import apply_error
 from caas.core.errors import DomainError
 from caas.core.extensions import db
@@ -94,10 +94,7 @@ def _act(client_id: uuid.UUID, work, done: str, back: str):
     try:
         work()
     except DomainError as exc:
-        db.session.rollback()
-        if exc.status == 404:
-            abort(404)
-        flash(exc.message, "error")
+        refuse(exc)
     else:
         db.session.commit()
         flash(done, "success")

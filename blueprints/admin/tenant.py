@@ -10,7 +10,7 @@ from flask import abort, current_app, flash, g, redirect, render_template, reque
 from blueprints.admin import bp
 from blueprints.admin.forms import ApiKeyForm, ConfirmForm, PersonForm, PolicyForm, WebhookForm
 from blueprints.admin.routes import tenant_page
-from blueprints.common import actor, render
+from blueprints.common import actor, refuse, render
 from blueprints.forms_util import apply_error, split_codes, split_ints
 from caas.core.errors import DomainError
 from caas.core.extensions import db
@@ -19,13 +19,6 @@ from caas.money import from_minor, to_minor
 from caas.tenancy import apikeys, operations
 from caas.tenancy import policy as policies
 from caas.tenancy.models import CreditPolicy, Role
-
-
-def _refuse(exc: DomainError):
-    db.session.rollback()
-    if exc.status == 404:
-        abort(404)
-    flash(exc.message, "error")
 
 
 # --- Credit policy --------------------------------------------------------------------------------
@@ -102,7 +95,7 @@ def key_revoke(client_id: uuid.UUID, key_id: uuid.UUID):
     try:
         key = apikeys.revoke(db.session, actor(), key_id)
     except DomainError as exc:
-        _refuse(exc)
+        refuse(exc)
     else:
         db.session.commit()
         flash(f"Key {key.prefix} revoked.", "success")
@@ -117,7 +110,7 @@ def key_rotate(client_id: uuid.UUID, key_id: uuid.UUID):
     try:
         key, secret = apikeys.rotate(db.session, actor(), key_id)
     except DomainError as exc:
-        _refuse(exc)
+        refuse(exc)
         return redirect(url_for("admin.keys", client_id=client_id))
     db.session.commit()
     return render_template("admin/keys.html", form=ApiKeyForm(formdata=None), keys=apikeys.list_keys(db.session),
@@ -153,7 +146,7 @@ def webhook_toggle(client_id: uuid.UUID, endpoint_id: uuid.UUID, action: str):
     try:
         webhooks.set_enabled(db.session, actor(), endpoint_id, action == "enable")
     except DomainError as exc:
-        _refuse(exc)
+        refuse(exc)
     else:
         db.session.commit()
     return redirect(url_for("admin.webhook_endpoints", client_id=client_id))
@@ -188,7 +181,7 @@ def user_remove(client_id: uuid.UUID, user_id: uuid.UUID):
     try:
         user = operations.remove_client_admin(db.session, actor(), user_id)
     except DomainError as exc:
-        _refuse(exc)
+        refuse(exc)
     else:
         db.session.commit()
         flash(f"{user.full_name} can no longer sign in.", "success")
