@@ -70,6 +70,7 @@ class Config:
     OUTBOX_RELAY_INTERVAL = int(os.environ.get("OUTBOX_RELAY_INTERVAL", "30"))
     OUTBOX_RELAY_MIN_AGE = int(os.environ.get("OUTBOX_RELAY_MIN_AGE", "10"))
     WEBHOOK_REQUEUE_INTERVAL = int(os.environ.get("WEBHOOK_REQUEUE_INTERVAL", "60"))
+    MARKET_SWEEP_INTERVAL = int(os.environ.get("MARKET_SWEEP_INTERVAL", "60"))  # seconds; deadline safety net
     WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", "10"))
 
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://localhost:5000")

@@ -50,6 +50,8 @@ class PolicyForm(FlaskForm):
     min_age = IntegerField("Minimum age", validators=[DataRequired()])
     auto_decline_below_grade = SelectField("Auto-decline grades worse than", choices=[(g, g) for g in "ABCDE"])
     bidding_window_hours = IntegerField("Bidding window (hours)", validators=[DataRequired()])
+    acceptance_window_hours = IntegerField("Time to accept after bidding closes (hours)", default=48,
+                                           validators=[Optional()])
     write_off_days_past_due = IntegerField("Write off after days past due", validators=[DataRequired()])
     reference_annual_rate = DecimalField("Reference annual rate (%)", places=None, validators=[DataRequired()])
 

@@ -39,6 +39,7 @@ def policy(client_id: uuid.UUID):
         form.min_age.data = current.min_age
         form.auto_decline_below_grade.data = current.auto_decline_below_grade
         form.bidding_window_hours.data = current.bidding_window_hours
+        form.acceptance_window_hours.data = current.acceptance_window_hours
         form.write_off_days_past_due.data = current.write_off_days_past_due
         form.reference_annual_rate.data = current.reference_annual_rate * 100
     if form.validate_on_submit():
@@ -51,6 +52,7 @@ def policy(client_id: uuid.UUID):
                 max_debt_to_income=form.max_debt_to_income.data, min_age=form.min_age.data,
                 auto_decline_below_grade=form.auto_decline_below_grade.data,
                 bidding_window_hours=form.bidding_window_hours.data,
+                acceptance_window_hours=form.acceptance_window_hours.data or 48,
                 write_off_days_past_due=form.write_off_days_past_due.data,
                 reference_annual_rate=(form.reference_annual_rate.data / Decimal(100)),
             )

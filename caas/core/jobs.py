@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from redis import Redis
 from rq import Queue, Retry
@@ -50,7 +51,7 @@ def queue(name: str) -> Queue:
 
 
 def push(*, queue_: str, func: str, args: list, kwargs: dict, job_id: str, timeout: int,
-         client_id: str | None, outbox_id: str | None = None) -> bool:
+         client_id: str | None, outbox_id: str | None = None, run_at: datetime | None = None) -> bool:
     """Push one job to Redis. Returns False when the job id is already there (sent before).
 
     The job id is deterministic, so a re-send by the relay after a lost acknowledgement does not
@@ -59,8 +60,7 @@ def push(*, queue_: str, func: str, args: list, kwargs: dict, job_id: str, timeo
     conn = connection()
     if Job.exists(job_id, connection=conn):
         return False
-    queue(queue_).enqueue(
-        func,
+    options = dict(
         args=tuple(args),
         kwargs=kwargs,
         job_id=job_id,
@@ -70,4 +70,8 @@ def push(*, queue_: str, func: str, args: list, kwargs: dict, job_id: str, timeo
         result_ttl=24 * 3600,
         failure_ttl=7 * 24 * 3600,
     )
+    if run_at is not None and run_at > datetime.now(timezone.utc):
+        queue(queue_).enqueue_at(run_at, func, **options)
+    else:
+        queue(queue_).enqueue(func, **options)
     return True

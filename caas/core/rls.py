@@ -18,6 +18,18 @@ LANGUAGE sql STABLE AS $$ SELECT NULLIF(current_setting('app.client_id', true), 
 
 CREATE OR REPLACE FUNCTION app_all_tenants() RETURNS boolean
 LANGUAGE sql STABLE AS $$ SELECT coalesce(current_setting('app.all_tenants', true), '') = 'on' $$;
+
+CREATE OR REPLACE FUNCTION app_current_provider() RETURNS uuid
+LANGUAGE sql STABLE AS $$ SELECT NULLIF(current_setting('app.provider_id', true), '')::uuid $$;
+"""
+
+
+def provider_policy_sql(table: str, using: str, *, command: str = "SELECT", check: str | None = None) -> str:
+    """An extra policy for a provider's transaction (``app.provider_id`` set, usually no tenant)."""
+    with_check = f" WITH CHECK ({check})" if check else ""
+    return f"""
+DROP POLICY IF EXISTS provider_{command.lower()} ON {table};
+CREATE POLICY provider_{command.lower()} ON {table} FOR {command} USING ({using}){with_check};
 """
 
 

@@ -9,6 +9,11 @@ Two explicit ways in, both named and both audited by their callers:
 - ``tenant_scope(client_id)``: act as one tenant (read and write its rows).
 - ``all_tenants_scope()``: read across tenants (platform admin lists). Writes still need a tenant:
   the policies only open SELECT in this mode.
+
+A provider (lender) is not a tenant. A provider's request also sets ``app.provider_id``
+(``provider_scope``); the marketplace tables add policies keyed on it, so the provider sees the
+anonymised listings of the clients whose network it is in, and its own bids and loans, and nothing
+else.
 """
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ from sqlalchemy.orm import Session, scoped_session
 class TenantContext:
     client_id: uuid.UUID | None = None
     all_tenants: bool = False
+    provider_id: uuid.UUID | None = None
 
 
 _current: contextvars.ContextVar[TenantContext] = contextvars.ContextVar(
@@ -33,7 +39,8 @@ _current: contextvars.ContextVar[TenantContext] = contextvars.ContextVar(
 )
 
 _SET_SQL = text(
-    "SELECT set_config('app.client_id', :client_id, true), set_config('app.all_tenants', :all, true)"
+    "SELECT set_config('app.client_id', :client_id, true), set_config('app.all_tenants', :all, true), "
+    "set_config('app.provider_id', :provider_id, true)"
 )
 
 
@@ -45,9 +52,14 @@ def current_client_id() -> uuid.UUID | None:
     return _current.get().client_id
 
 
-def set_tenant(client_id: uuid.UUID | None, session: Session | None = None, *, all_tenants: bool = False):
+def current_provider_id() -> uuid.UUID | None:
+    return _current.get().provider_id
+
+
+def set_tenant(client_id: uuid.UUID | None, session: Session | None = None, *, all_tenants: bool = False,
+               provider_id: uuid.UUID | None = None):
     """Set the acting tenant; when a transaction is already open on ``session`` apply it at once."""
-    token = _current.set(TenantContext(client_id=client_id, all_tenants=all_tenants))
+    token = _current.set(TenantContext(client_id=client_id, all_tenants=all_tenants, provider_id=provider_id))
     if isinstance(session, scoped_session):
         session = session()
     if session is not None:
@@ -68,28 +80,46 @@ def apply_to(connection) -> None:
     ctx = _current.get()
     connection.execute(
         _SET_SQL,
-        {"client_id": str(ctx.client_id) if ctx.client_id else "", "all": "on" if ctx.all_tenants else ""},
+        {"client_id": str(ctx.client_id) if ctx.client_id else "", "all": "on" if ctx.all_tenants else "",
+         "provider_id": str(ctx.provider_id) if ctx.provider_id else ""},
     )
+
+
+def _restore(previous: TenantContext, session: Session | None) -> None:
+    set_tenant(previous.client_id, session, all_tenants=previous.all_tenants, provider_id=previous.provider_id)
 
 
 @contextmanager
 def tenant_scope(client_id: uuid.UUID, session: Session | None = None) -> Iterator[None]:
+    """Act as one tenant. A provider scope already in force is kept (a provider's bid is written
+    as the application's tenant, with the provider still named)."""
     previous = _current.get()
-    set_tenant(client_id, session)
+    set_tenant(client_id, session, provider_id=previous.provider_id)
     try:
         yield
     finally:
-        set_tenant(previous.client_id, session, all_tenants=previous.all_tenants)
+        _restore(previous, session)
 
 
 @contextmanager
 def all_tenants_scope(session: Session | None = None) -> Iterator[None]:
     previous = _current.get()
-    set_tenant(previous.client_id, session, all_tenants=True)
+    set_tenant(previous.client_id, session, all_tenants=True, provider_id=previous.provider_id)
     try:
         yield
     finally:
-        set_tenant(previous.client_id, session, all_tenants=previous.all_tenants)
+        _restore(previous, session)
+
+
+@contextmanager
+def provider_scope(provider_id: uuid.UUID, session: Session | None = None) -> Iterator[None]:
+    """Act as a provider: no tenant, ``app.provider_id`` set (the provider portal, provider jobs)."""
+    previous = _current.get()
+    set_tenant(None, session, provider_id=provider_id)
+    try:
+        yield
+    finally:
+        _restore(previous, session)
 
 
 def install(session_class=Session) -> None:

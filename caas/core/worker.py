@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 PERIODIC = [
     ("caas.events.jobs.relay_outbox", "default", "OUTBOX_RELAY_INTERVAL"),
     ("caas.events.jobs.requeue_stalled", "events", "WEBHOOK_REQUEUE_INTERVAL"),
+    ("caas.market.jobs.sweep_deadlines", "default", "MARKET_SWEEP_INTERVAL"),
 ]
 
 

@@ -152,10 +152,21 @@ def submit(session: Session, application: Application, *, usage_key: str | None 
 
 
 def withdraw(session: Session, application: Application, note: str | None = None) -> Application:
+    listing = None
+    if application.status == S.open_for_offers:
+        from caas.market import listings  # the marketplace's lock order: the listing, then the application
+
+        listing = listings.lock_for_application(session, application.id)
+        session.scalar(select(Application).where(Application.id == application.id)
+                       .with_for_update(of=Application).execution_options(populate_existing=True))
     if application.status not in states.WITHDRAWABLE:
         raise DomainError("not_withdrawable", f"An application that is {application.status.value.replace('_', ' ')} "
                           "can no longer be withdrawn.")
     transition(session, application, S.withdrawn, note or "withdrawn by the borrower")
+    if listing is not None:
+        from caas.market import listings
+
+        listings.on_application_withdrawn(session, application, datetime.now(timezone.utc))
     outbox.record_event(session, application.client_id, "credit.application.withdrawn", serialise(application))
     return application
 

@@ -3,6 +3,7 @@ the admin pages show."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timezone
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,6 +36,11 @@ def review_referral(session: Session, actor: Actor, application_id: uuid.UUID, o
     record(session, actor, f"referral.{outcome}", client_id=application.client_id, target_type="application",
            target_id=application.id, before={"status": "referred"}, after={"status": wanted.value, "note": note.strip()})
     outbox.record_event(session, application.client_id, OUTCOME_EVENTS[wanted], applications.serialise(application))
+    if wanted == S.approved:
+        from caas.market import listings
+
+        listings.open_for_offers(session, application, latest_decision(session, application.id),
+                                 datetime.now(timezone.utc))
     return application
 
 

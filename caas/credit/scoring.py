@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict
-from datetime import date
+from datetime import date, datetime, timezone
 
 from flask import current_app
 from sqlalchemy import select
@@ -78,19 +78,24 @@ def score(session: Session, application_id: uuid.UUID, today: date | None = None
     result = scorecard_adapter.predict(model.artifact, inputs)
     outcome = rules.decide(kyc_results, hits, rule_results, result.grade, result.reasons, policy_facts)
 
-    session.add(CreditDecision(
+    decision = CreditDecision(
         id=uuid.uuid4(), client_id=application.client_id, application_id=application.id, outcome=outcome.outcome,
         model_version=model.version, sanctions_list_sha256=sanctions.sha256 if sanctions else None,
         pd=result.pd, score=result.score, grade=result.grade, reasons=outcome.reasons,
         rule_results=[c.as_dict() for c in rule_results], screening_hits=hits,
         kyc_results=[c.as_dict() for c in kyc_results],
-        inputs={"features": inputs, "request": {k: v for k, v in asdict(request).items()}}))
+        inputs={"features": inputs, "request": {k: v for k, v in asdict(request).items()}})
+    session.add(decision)
     wanted = {"approve": S.approved, "decline": S.declined, "refer": S.referred}[outcome.outcome]
     application.decision_reasons = outcome.reasons
     applications.transition(session, application, wanted, f"{outcome.outcome} (grade {result.grade})")
     if wanted in (S.approved, S.declined):
         event = "credit.application.approved" if wanted == S.approved else "credit.application.declined"
         outbox.record_event(session, application.client_id, event, applications.serialise(application))
+    if wanted == S.approved:
+        from caas.market import listings  # approved applications open for offers at once
+
+        listings.open_for_offers(session, application, decision, datetime.now(timezone.utc))
     usage.record(session, application.client_id, "risk_assessment", f"risk_assessment:{application.id}")
     usage.record(session, application.client_id, "application_processed", f"application_processed:{application.id}")
     session.flush()

@@ -32,6 +32,8 @@ class OutboxMessage(IdMixin, db.Model):
     kwargs: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     job_id: Mapped[str] = mapped_column(String(200))
     timeout: Mapped[int] = mapped_column(Integer, default=300)
+    # A job to run later (RQ's scheduled registry, run by the worker's scheduler); NULL runs now.
+    run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     event_type: Mapped[str | None] = mapped_column(String(80))
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = utcnow_column()

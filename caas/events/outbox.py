@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event, text
@@ -37,13 +38,18 @@ def enqueue_job(
     job_id: str | None = None,
     client_id: uuid.UUID | None = None,
     timeout: int = 300,
+    run_at: datetime | None = None,
 ) -> OutboxMessage:
     """Write a job to the outbox in the caller's transaction. It is sent to Redis after commit.
 
     ``func`` is a dotted path; ``args``/``kwargs`` must be JSON (pass ids, never objects).
     ``job_id`` makes a run unique (``billing-2026-10-<client>``: RQ allows letters, digits, ``_``
-    and ``-``); by default it is the row id.
+    and ``-``); by default it is the row id. ``run_at`` (aware datetime) schedules the job for later:
+    it still reaches Redis only after commit, and runs at that time (the job must re-check that
+    its moment has come, since RQ may run it late and a safety-net sweep may have run it already).
     """
+    if run_at is not None and run_at.tzinfo is None:
+        raise ValueError("run_at must be timezone-aware")
     jobs.queue_name(queue)  # refuse an unknown queue or a bad job id now, not after commit
     if client_id is None:
         client_id = tenant.current_client_id()  # a tenant's transaction may only write its own rows
@@ -60,6 +66,7 @@ def enqueue_job(
         kwargs=dict(kwargs or {}),
         job_id=job_id or f"outbox-{message_id}",
         timeout=timeout,
+        run_at=run_at,
     )
     session.add(message)
     session.info.setdefault(_PENDING, []).append(message_id)
@@ -94,7 +101,7 @@ def _send(rows: list[Any]) -> tuple[list[str], dict[str, str]]:
             jobs.push(
                 queue_=row.queue, func=row.func, args=row.args, kwargs=row.kwargs, job_id=row.job_id,
                 timeout=row.timeout, client_id=str(row.client_id) if row.client_id else None,
-                outbox_id=str(row.id),
+                outbox_id=str(row.id), run_at=getattr(row, "run_at", None),
             )
             sent.append(str(row.id))
         except Exception as exc:  # Redis down or slow: the relay will try again.

@@ -74,6 +74,7 @@ class CreditPolicy(db.Model):
     min_age: Mapped[int] = mapped_column(Integer)
     auto_decline_below_grade: Mapped[str] = mapped_column(String(1))
     bidding_window_hours: Mapped[int] = mapped_column(Integer)
+    acceptance_window_hours: Mapped[int] = mapped_column(Integer, default=48, server_default="48")
     write_off_days_past_due: Mapped[int] = mapped_column(Integer)
     reference_annual_rate: Mapped[Decimal] = mapped_column(Numeric(7, 6))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"),

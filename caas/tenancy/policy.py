@@ -27,6 +27,7 @@ class PolicyInput:
     bidding_window_hours: int
     write_off_days_past_due: int
     reference_annual_rate: Decimal
+    acceptance_window_hours: int = 48  # after bidding closes with offers, the borrower's time to accept
     errors: dict[str, str] = field(default_factory=dict, repr=False)
 
 
@@ -60,6 +61,8 @@ def validate(policy: PolicyInput) -> None:
         problems.append(("auto_decline_below_grade", "Choose a grade from A to E."))
     if not 1 <= policy.bidding_window_hours <= 24 * 30:
         problems.append(("bidding_window_hours", "From 1 hour to 30 days."))
+    if not 1 <= policy.acceptance_window_hours <= 24 * 30:
+        problems.append(("acceptance_window_hours", "From 1 hour to 30 days."))
     if not 30 <= policy.write_off_days_past_due <= 3650:
         problems.append(("write_off_days_past_due", "From 30 to 3650 days."))
     if not (Decimal("0") <= policy.reference_annual_rate <= Decimal("5")):
@@ -84,6 +87,7 @@ def snapshot(policy: CreditPolicy) -> dict:
         "max_debt_to_income": str(policy.max_debt_to_income), "min_age": policy.min_age,
         "auto_decline_below_grade": policy.auto_decline_below_grade,
         "bidding_window_hours": policy.bidding_window_hours,
+        "acceptance_window_hours": policy.acceptance_window_hours,
         "write_off_days_past_due": policy.write_off_days_past_due,
         "reference_annual_rate": str(policy.reference_annual_rate),
     }
@@ -98,8 +102,8 @@ def save(session: Session, actor: Actor, client_id: uuid.UUID, values: PolicyInp
         policy = CreditPolicy(client_id=client_id)
         session.add(policy)
     for name in ("currencies", "min_amount_minor", "max_amount_minor", "allowed_terms", "max_debt_to_income",
-                 "min_age", "auto_decline_below_grade", "bidding_window_hours", "write_off_days_past_due",
-                 "reference_annual_rate"):
+                 "min_age", "auto_decline_below_grade", "bidding_window_hours", "acceptance_window_hours",
+                 "write_off_days_past_due", "reference_annual_rate"):
         setattr(policy, name, getattr(values, name))
     session.flush()
     record(session, actor, "policy.update" if before else "policy.create", client_id=client_id,
