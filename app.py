@@ -35,6 +35,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     register_extensions(app)
     register_blueprints(app)
+    from blueprints.common import money
+
+    app.add_template_filter(money, "money")
     register_request_hooks(app)
     register_errorhandlers(app)
     register_commands(app)

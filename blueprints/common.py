@@ -62,3 +62,13 @@ def home_url_for(user) -> str:
     if user.role == Role.provider_user:
         return url_for("provider.home")
     return url_for("admin.home")
+
+
+def money(minor: int | None, currency: str | None, *, code: bool = True) -> str:
+    """Template filter: 25000000, "NGN" → "250,000.00 NGN" (exact, from the integer minor units)."""
+    from caas.money import from_minor
+
+    if minor is None or not currency:
+        return "—"
+    text = f"{from_minor(int(minor), currency):,}"
+    return f"{text} {currency}" if code else text

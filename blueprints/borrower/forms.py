@@ -1,6 +1,6 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, DateField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, HiddenField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from caas.credit.applications import PURPOSES
@@ -48,3 +48,10 @@ class IncomeForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """Only the CSRF token, for buttons that change state."""
+
+
+class AcceptOfferForm(FlaskForm):
+    agreement_sha256 = HiddenField()
+    consent = BooleanField("I have read the loan agreement above and accept it.")
+    typed_name = StringField("Type your full legal name to sign",
+                             validators=[DataRequired(message="Type your full legal name to sign."), Length(max=200)])

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date
+from datetime import date, datetime, timezone
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
 from blueprints.borrower import bp
-from blueprints.borrower.forms import ConfirmForm, ConsentForm, DocumentForm, IncomeForm, ProfileForm, TermsForm
+from blueprints.borrower.forms import AcceptOfferForm, ConfirmForm, ConsentForm, DocumentForm, IncomeForm, ProfileForm, TermsForm
 from blueprints.common import actor, redirect_after_post, render, wants_partial
 from blueprints.forms_util import apply_error
 from caas.core.errors import DomainError
@@ -18,6 +18,8 @@ from caas.core.extensions import db
 from caas.credit import applications, consents, documents, notifications, profiles, states
 from caas.credit.applications import Terms
 from caas.credit.models import ApplicationStatus as S
+from caas.loans import operations as loans
+from caas.market import acceptance, listings
 from caas.money import from_minor
 
 STEPS = ("terms", "income", "review")
@@ -223,8 +225,12 @@ def application_step(application_id: uuid.UUID, step: str):
 @bp.route("/applications/<uuid:application_id>")
 def application_status(application_id: uuid.UUID):
     application = _mine(application_id)
+    now = datetime.now(timezone.utc)
     context = dict(application=application, main_path=states.MAIN_PATH, final=application.status in states.FINAL,
-                   withdrawable=application.status in states.WITHDRAWABLE, confirm=ConfirmForm())
+                   withdrawable=application.status in states.WITHDRAWABLE, confirm=ConfirmForm(),
+                   offers=acceptance.offers(db.session, application, now),
+                   listing=listings.for_application(db.session, application.id),
+                   loan=loans.for_application(db.session, application.id), now=now)
     if wants_partial():
         # Polling: 286 tells htmx to stop once the application has reached a final state.
         status = 286 if application.status in states.FINAL else 200
@@ -246,6 +252,51 @@ def application_withdraw(application_id: uuid.UUID):
         db.session.commit()
         flash("Your application is withdrawn.", "info")
     return redirect(url_for("borrower.application_status", application_id=application.id))
+
+
+# --- Offers and the loan ----------------------------------------------------------------------------
+
+@bp.route("/applications/<uuid:application_id>/offers/<uuid:bid_id>", methods=["GET", "POST"])
+def offer_accept(application_id: uuid.UUID, bid_id: uuid.UUID):
+    """The loan agreement of one offer, signed by typing one's name; accepting makes the loan."""
+    application = _mine(application_id)
+    try:
+        bid = acceptance.get_offer(db.session, application, bid_id)
+    except DomainError:
+        abort(404)
+    profile = profiles.get(db.session, current_user.id)
+    text = acceptance.agreement_text(application, bid, profile.legal_name, g.client.display_name)
+    form = AcceptOfferForm()
+    if request.method == "GET":
+        form.agreement_sha256.data = acceptance.sha256(text)
+    if form.validate_on_submit():
+        try:
+            loan = acceptance.accept(db.session, actor(), application_id=application.id, bid_id=bid.id,
+                                     typed_name=form.typed_name.data, consent=bool(form.consent.data),
+                                     agreement_sha256=form.agreement_sha256.data or None, channel="portal",
+                                     ip_address=request.remote_addr, now=datetime.now(timezone.utc),
+                                     borrower_id=current_user.id)
+        except DomainError as exc:
+            db.session.rollback()
+            if exc.field in ("consent", "typed_name"):
+                apply_error(form, exc)
+            else:
+                form.form_errors.append(exc.message)
+        else:
+            db.session.commit()
+            flash("You accepted the offer. Your loan is being prepared for payout.", "success")
+            return redirect(url_for("borrower.loan_page", loan_id=loan.id))
+    return render_template("borrower/offer.html", application=application, bid=bid, text=text, form=form,
+                           now=datetime.now(timezone.utc)), (422 if request.method == "POST" else 200)
+
+
+@bp.route("/loans/<uuid:loan_id>")
+def loan_page(loan_id: uuid.UUID):
+    try:
+        loan = loans.get(db.session, loan_id, borrower_id=current_user.id)
+    except DomainError:
+        abort(404)
+    return render_template("borrower/loan.html", loan=loan)
 
 
 @bp.route("/notifications/read", methods=["POST"])

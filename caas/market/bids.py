@@ -123,7 +123,7 @@ def place(session: Session, actor: Actor, provider_id: uuid.UUID, listing_id: uu
             raise _refuse("insufficient_funds",
                           f"Your available funds are {from_minor(funds.available_minor, listing.currency):,} "
                           f"{listing.currency}, below the {from_minor(listing.amount_minor, listing.currency):,} "
-                          f"{listing.currency} this borrower needs. Fund your account first.", "annual_rate")
+                          f"{listing.currency} this borrower needs. Fund your account first.")
         bid = session.scalar(select(Bid).where(Bid.listing_id == listing.id, Bid.provider_id == provider_id)
                              .with_for_update(of=Bid).execution_options(populate_existing=True))
         is_new = bid is None or bid.status == BidStatus.withdrawn

@@ -64,7 +64,8 @@ def test_a_good_applicant_is_approved_with_a_full_decision_record(app, db, clien
                     amount="100000", term_months=6)
     run_scoring(app)
     application, decisions = decision_of(db, c.id, app_id)
-    assert application.status == S.approved
+    assert application.status == S.open_for_offers  # approved, and opened to the marketplace at once
+    assert [e.to_status for e in application.history][-2:] == ["approved", "open_for_offers"]
     [decision] = decisions
     assert decision.outcome == "approve" and decision.grade in "ABC" and 0 < decision.pd < 1
     assert decision.model_version == decision_model(db)["version"]
@@ -162,7 +163,8 @@ def test_admin_reviews_a_referral_with_a_note(app, db, client, scoring_world):
                      token_from=page)
     assert done.status_code == 302
     application, _ = decision_of(db, c.id, app_id)
-    assert application.status == S.approved
+    assert application.status == S.open_for_offers
+    assert "approved" in [e.to_status for e in application.history]
     with tenant.tenant_scope(c.id, db):
         audited = db.execute(text("SELECT after FROM audit_log WHERE action = 'referral.approve'")).scalar_one()
         events = db.scalars(select(OutboxMessage.event_type).where(OutboxMessage.kind == "event")).all()
