@@ -14,7 +14,13 @@ LOGINS = [
     ("platform admin", "admin@caas.example.com", "/login"),
     ("client admin", "admin@demolend.example.com", "/login"),
     ("provider user", "lender@acmecapital.example.com", "/login"),
+    ("second provider user", "lender@baobab.example.com", "/login"),
     ("borrower", "ada@borrower.example.com", "/c/demo/login"),
+    ("borrower with an application in the marketplace", "bola@borrower.example.com", "/c/demo/login"),
+]
+LENDERS = [  # (legal name, licence, user e-mail, user name, funding in NGN minor units)
+    ("Acme Capital", "CBN-MFB-0042", "lender@acmecapital.example.com", "Lola Lender", 50_000_000_00),
+    ("Baobab Finance", "CBN-FC-0107", "lender@baobab.example.com", "Femi Funder", 20_000_000_00),
 ]
 
 
@@ -47,19 +53,24 @@ def load() -> int:
             operations.register_borrower(session, client, email="ada@borrower.example.com", full_name="Ada Borrower",
                                          password=PASSWORD)
             created += 1
-    provider = session.scalar(select(Provider).where(Provider.legal_name == "Acme Capital"))
-    if provider is None:
-        provider = operations.create_provider(session, actor, legal_name="Acme Capital",
-                                              licence_number="CBN-MFB-0042", country="NG", currencies=["NGN"])
-        created += 1
-    with tenant.tenant_scope(client.id, session):
-        if provider.id not in {row.provider_id for row in operations.network(session)}:
-            operations.set_provider_network(session, actor, client.id, [provider.id])
+    providers = []
+    for legal_name, licence, email, name, funding in LENDERS:
+        provider = session.scalar(select(Provider).where(Provider.legal_name == legal_name))
+        if provider is None:
+            provider = operations.create_provider(session, actor, legal_name=legal_name, licence_number=licence,
+                                                  country="NG", currencies=["NGN"])
             created += 1
-    if not _staff_exists("lender@acmecapital.example.com"):
-        operations.create_user(session, role=Role.provider_user, email="lender@acmecapital.example.com",
-                               full_name="Lola Lender", password=PASSWORD, provider_id=provider.id)
-        created += 1
+        if not _staff_exists(email):
+            operations.create_user(session, role=Role.provider_user, email=email, full_name=name, password=PASSWORD,
+                                   provider_id=provider.id)
+            created += 1
+        providers.append((provider, funding))
+    with tenant.tenant_scope(client.id, session):
+        in_network = {row.provider_id for row in operations.network(session)}
+        if any(p.id not in in_network for p, _ in providers):
+            operations.set_provider_network(session, actor, client.id, sorted(in_network | {p.id for p, _ in providers}))
+            created += 1
+    created += _market_data(session, actor, client, providers)
     created += _scoring_data(session, actor)
     session.commit()
     return created
@@ -78,6 +89,47 @@ def _usable_model(session) -> bool:
     except ModelError:
         return False
     return True
+
+
+def _market_data(session, actor, client, providers) -> int:
+    """Each lender funded in NGN and given one criteria set; a second borrower with a profile and a
+    submitted application (the worker scores it, and if approved it opens for offers)."""
+    from datetime import date, datetime, timezone
+
+    from caas.credit import applications, consents, profiles
+    from caas.credit.applications import Terms
+    from caas.ledger import operations as ledger
+    from caas.market import criteria
+
+    created = 0
+    for provider, funding in providers:
+        ledger.fund_provider(session, actor, provider.id, funding, "NGN", "DEMO-FUNDING-1")  # idempotent per reference
+        with tenant.provider_scope(provider.id, session):
+            if not criteria.list_for(session, provider.id):
+                criteria.save(session, actor, provider.id, criteria.CriteriaInput(
+                    name="Nigerian SMEs and salaried", currencies=["NGN"], min_amount_minor=20_000_00,
+                    max_amount_minor=5_000_000_00, min_term_months=3, max_term_months=24, worst_grade="D"))
+                created += 1
+    with tenant.tenant_scope(client.id, session):
+        bola = session.scalar(select(User).where(User.email == "bola@borrower.example.com"))
+        if bola is None:
+            bola = operations.register_borrower(session, client, email="bola@borrower.example.com",
+                                                full_name="Bola Adebayo", password=PASSWORD)
+            bola.email_verified_at = datetime.now(timezone.utc)
+            profiles.save(session, bola, client, profiles.ProfileInput(
+                legal_name="Bola Adebayo", date_of_birth="1986-03-14", phone="+2348035550101",
+                address="4 Awolowo Road, Ikoyi, Lagos", national_id="22198765432", employment_status="employed",
+                employer="Lagos State Teaching Service", months_employed=120, monthly_net_income="650000.00",
+                monthly_expenses="180000.00", existing_debt_payments="0", housing="own"), date.today())
+            consents.grant(session, bola.id, client.id, ["data_processing", "credit_check"], "127.0.0.1")
+            application = applications.start(session, bola.id, client.id)
+            applications.set_terms(session, application, Terms(300_000_00, "NGN", 12, "business expansion"),
+                                   date.today())
+            applications.confirm_income(session, application, True)
+            applications.submit(session, application)
+            session.flush()  # the outbox rows belong to the tenant: write them while it is in scope
+            created += 1
+    return created
 
 
 def _scoring_data(session, actor) -> int:
