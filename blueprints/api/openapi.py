@@ -5,9 +5,11 @@ from __future__ import annotations
 from caas.credit.applications import PURPOSES
 from caas.credit.kyc import EMPLOYMENT, HOUSING
 from caas.credit.models import ApplicationStatus
+from caas.loans.models import LoanStatus
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 DECIMAL = "^[0-9]{1,12}(\\.[0-9]{1,4})?$"
+MONEY = {"type": "string", "pattern": "^-?[0-9]+(\\.[0-9]+)?$", "description": "decimal, major units"}
 MONTHLY_AMOUNT = {"type": "string", "pattern": DECIMAL, "description": "decimal, major units, monthly"}
 EXAMPLE_APPLICATION = {
     "applicant": {"email": "adaeze.okoro@example.com", "legal_name": "Adaeze Okoro", "date_of_birth": "1990-04-12",
@@ -29,6 +31,9 @@ def _responses(ok_code: str, ok_schema: dict, *extra: str) -> dict:
 def document() -> dict:
     app_ref = {"$ref": "#/components/schemas/Application"}
     id_param = {"name": "application_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    offer_param = {"name": "offer_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    offer_ref = {"$ref": "#/components/schemas/Offer"}
+    loan_ref = {"$ref": "#/components/schemas/Loan"}
     idem = {"name": "Idempotency-Key", "in": "header", "required": False,
             "description": "Replays the first response for 24 hours (Stripe's semantics); the same key with "
                            "other parameters answers 422, a duplicate still running 409.",
@@ -77,18 +82,34 @@ def document() -> dict:
                 "responses": _responses("200", app_ref, "404", "409", "422")}},
             "/applications/{application_id}/offers": {"get": {
                 "operationId": "listOffers", "parameters": [id_param],
+                "description": "The lenders' offers, ranked by APR with the usable ones (open and still valid) "
+                               "first; the lowest-APR usable offer has best: true. An offer whose valid_until has "
+                               "passed shows status expired.",
                 "responses": _responses("200", {"type": "object", "required": ["data"],
-                                                "properties": {"data": {"type": "array", "items": {"type": "object"}}}},
+                                                "properties": {"data": {"type": "array", "items": offer_ref}}},
                                         "404")}},
+            "/applications/{application_id}/offers/{offer_id}/agreement": {"get": {
+                "operationId": "getOfferAgreement", "parameters": [id_param, offer_param],
+                "description": "The exact loan agreement the borrower signs by accepting this offer (for an "
+                               "accepted offer, the text that was signed). Show the text; send its sha256 with "
+                               "the acceptance so that the terms cannot change under the signature.",
+                "responses": _responses("200", {"$ref": "#/components/schemas/Agreement"}, "404")}},
             "/applications/{application_id}/offers/{offer_id}/accept": {"post": {
-                "operationId": "acceptOffer",
-                "parameters": [id_param, {"name": "offer_id", "in": "path", "required": True, "schema": {"type": "string"}},
-                               idem],
-                "responses": _responses("200", {"type": "object"}, "404", "409", "422")}},
+                "operationId": "acceptOffer", "parameters": [id_param, offer_param, idem],
+                "description": "Accept an offer for the borrower, who signs by typing their full legal name. "
+                               "One transaction makes the loan (pending disbursement) with its schedule and "
+                               "sends the credit.offer.accepted event. 409 not_open: an offer on this "
+                               "application was accepted already (or it is no longer open). 422: "
+                               "consent_required, signature_mismatch, agreement_changed, offer_expired, "
+                               "offer_unavailable, acceptance_closed, offer_unfunded, validation_failed.",
+                "requestBody": {"required": True, "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/AcceptOffer"},
+                    "example": {"signature_name": "Adaeze Okoro", "consent": True}}}},
+                "responses": _responses("201", loan_ref, "404", "409", "422")}},
             "/loans/{loan_id}": {"get": {
                 "operationId": "getLoan",
                 "parameters": [{"name": "loan_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-                "responses": _responses("200", {"type": "object"}, "404")}},
+                "responses": _responses("200", loan_ref, "404")}},
         },
         "components": {
             "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}},
@@ -163,6 +184,68 @@ def document() -> dict:
                                     "updated_at": {"type": ["string", "null"]},
                                     "created_at": {"type": ["string", "null"], "format": "date-time"},
                                     "decision_reasons": {"type": "array"}}},
+                "Provider": {"type": "object", "required": ["id", "display_name"],
+                             "properties": {"id": {"type": "string", "format": "uuid"},
+                                            "display_name": {"type": "string"}}},
+                "Offer": {"type": "object", "required": [
+                    "id", "object", "application_id", "status", "provider", "currency", "amount", "term_months",
+                    "annual_rate", "apr", "origination_fee", "monthly_payment", "total_repayable",
+                    "total_cost_of_credit", "valid_until", "best"],
+                    "description": "Amounts are decimal strings in major units; rates are percent strings.",
+                    "properties": {
+                        "id": {"type": "string", "format": "uuid"}, "object": {"const": "offer"},
+                        "application_id": {"type": "string", "format": "uuid"},
+                        "status": {"type": "string", "enum": ["open", "expired", "accepted"],
+                                   "description": "expired: valid_until has passed; accepted: the borrower "
+                                                  "accepted it"},
+                        "provider": {"$ref": "#/components/schemas/Provider"},
+                        "currency": {"type": "string"}, "amount": MONEY, "term_months": {"type": "integer"},
+                        "annual_rate": {"type": "string", "description": "nominal yearly rate, percent, 4 places"},
+                        "apr": {"type": "string", "description": "annual percentage rate, percent, 2 places"},
+                        "origination_fee": MONEY, "monthly_payment": MONEY, "total_repayable": MONEY,
+                        "total_cost_of_credit": MONEY,
+                        "valid_until": {"type": "string", "format": "date-time"},
+                        "best": {"type": "boolean", "description": "the lowest APR among the usable offers"}}},
+                "Agreement": {"type": "object", "required": ["version", "sha256", "text"],
+                              "properties": {"version": {"type": "string"},
+                                             "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$",
+                                                        "description": "SHA-256 of the UTF-8 text, hex"},
+                                             "text": {"type": "string"}}},
+                "AcceptOffer": {"type": "object", "required": ["signature_name", "consent"],
+                                "properties": {
+                                    "signature_name": {"type": "string", "maxLength": 200,
+                                                       "description": "the borrower's full legal name as typed "
+                                                                      "by them: their signature"},
+                                    "consent": {"type": "boolean", "const": True,
+                                                "description": "the borrower accepts the agreement"},
+                                    "agreement_sha256": {"type": ["string", "null"],
+                                                         "description": "the sha256 of the agreement shown; "
+                                                                        "refused (agreement_changed) if the "
+                                                                        "terms changed since"}}},
+                "Loan": {"type": "object", "required": [
+                    "id", "object", "status", "application_id", "offer_id", "provider", "currency", "principal",
+                    "origination_fee", "amount_paid_out", "annual_rate", "apr", "term_months", "monthly_payment",
+                    "total_interest", "total_repayable", "start_date", "maturity_date", "schedule", "created_at"],
+                    "properties": {
+                        "id": {"type": "string", "format": "uuid"}, "object": {"const": "loan"},
+                        "status": {"type": "string", "enum": [s.value for s in LoanStatus]},
+                        "application_id": {"type": "string", "format": "uuid"},
+                        "offer_id": {"type": "string", "format": "uuid"},
+                        "provider": {"$ref": "#/components/schemas/Provider"},
+                        "currency": {"type": "string"}, "principal": MONEY, "origination_fee": MONEY,
+                        "amount_paid_out": MONEY, "annual_rate": {"type": "string"}, "apr": {"type": "string"},
+                        "term_months": {"type": "integer"}, "monthly_payment": MONEY, "total_interest": MONEY,
+                        "total_repayable": MONEY,
+                        "start_date": {"type": "string", "format": "date"},
+                        "maturity_date": {"type": "string", "format": "date"},
+                        "schedule": {"type": "array", "items": {"$ref": "#/components/schemas/Installment"}},
+                        "created_at": {"type": ["string", "null"], "format": "date-time"}}},
+                "Installment": {"type": "object", "required": ["number", "due_date", "principal", "interest",
+                                                               "total", "balance", "paid"],
+                                "properties": {"number": {"type": "integer", "minimum": 1},
+                                               "due_date": {"type": "string", "format": "date"},
+                                               "principal": MONEY, "interest": MONEY, "total": MONEY,
+                                               "balance": MONEY, "paid": MONEY}},
             },
         },
     }

@@ -16,11 +16,16 @@ from sqlalchemy.exc import IntegrityError
 from limits import parse as parse_limit
 
 from blueprints.api import bp
+from caas.audit.operations import Actor
 from caas.core import tenant
 from caas.core.errors import DomainError, NotFound
 from caas.core.extensions import db, limiter
 from caas.credit import applications, consents, idempotency, profiles, usage
 from caas.credit.applications import Terms
+from caas.loans import operations as loans
+from caas.market import acceptance
+from caas.market import bids as bid_ops
+from caas.market.models import Signature
 from caas.tenancy import apikeys, operations
 from caas.tenancy.models import Client, Role, User
 from caas.tenancy.tiers import effective_quotas
@@ -365,22 +370,86 @@ def withdraw_application(application_id: str):
     return jsonify(applications.serialise(application))
 
 
+def utcnow() -> datetime:
+    """The clock of the offer endpoints (tests replace it to stand at the marketplace's time)."""
+    return datetime.now(timezone.utc)
+
+
+def _api_actor() -> Actor:
+    """The API key as the audit actor: role "api_key", its id where a user's id would be."""
+    return Actor(user_id=g.principal.key_id, role="api_key", ip_address=request.remote_addr,
+                 request_id=(g.get("request_id") or "")[:64] or None)  # the header is the client's to choose
+
+
 @bp.route("/applications/<application_id>/offers")
 @require_scope("applications:read")
 def list_offers(application_id: str):
-    applications.get(db.session, _uuid(application_id, "application"))
-    return jsonify({"data": []})  # the marketplace issue fills this in
+    """The offers ranked by APR, usable ones first; the lowest-APR usable one has best: true."""
+    application = applications.get(db.session, _uuid(application_id, "application"))
+    now = utcnow()
+    return jsonify({"data": [bid_ops.serialise_offer(offer.bid, best=offer.best, now=now)
+                             for offer in acceptance.offers(db.session, application, now)]})
+
+
+@bp.route("/applications/<application_id>/offers/<offer_id>/agreement")
+@require_scope("applications:read")
+def offer_agreement(application_id: str, offer_id: str):
+    """The exact loan agreement the borrower signs for this offer, and its SHA-256: a client system
+    shows the text and may send the hash with the acceptance, so the terms cannot change under the
+    signature. For an accepted offer, the text that was signed."""
+    application = applications.get(db.session, _uuid(application_id, "application"))
+    bid = acceptance.get_offer(db.session, application, _uuid(offer_id, "offer"))
+    signed = db.session.scalar(db.select(Signature).where(Signature.bid_id == bid.id))
+    if signed is not None:
+        return jsonify({"version": signed.agreement_version, "sha256": signed.agreement_sha256,
+                        "text": signed.agreement_text})
+    profile = profiles.get(db.session, application.borrower_id)
+    client = db.session.get(Client, application.client_id)
+    text = acceptance.agreement_text(application, bid, profile.legal_name, client.display_name)
+    return jsonify({"version": acceptance.AGREEMENT_VERSION, "sha256": acceptance.sha256(text), "text": text})
+
+
+# The domain's field names for the acceptance, as this API's body names them.
+ACCEPT_FIELDS = {"typed_name": "signature_name"}
 
 
 @bp.route("/applications/<application_id>/offers/<offer_id>/accept", methods=["POST"])
 @require_scope("offers:write")
 @idempotent
 def accept_offer(application_id: str, offer_id: str):
-    applications.get(db.session, _uuid(application_id, "application"))
-    raise NotFound("offer")
+    """Accept an offer for the borrower, who signed by typing their legal name: one transaction
+    makes the loan and its schedule, reserves the lender's funds and records credit.offer.accepted.
+    An application already accepted (a race lost, or a retry without Idempotency-Key) answers 409."""
+    application = applications.get(db.session, _uuid(application_id, "application"))
+    bid_id = _uuid(offer_id, "offer")
+    body = _json_body()
+    errors = {}
+    name = body.get("signature_name")
+    if not isinstance(name, (str, type(None))):
+        errors["signature_name"] = "Send the borrower's typed legal name as a string."
+    elif name and len(name) > 200:  # the signature's column; extra spaces would still match the name
+        errors["signature_name"] = "Use at most 200 characters."
+    if not isinstance(body.get("agreement_sha256"), (str, type(None))):
+        errors["agreement_sha256"] = "Send the agreement's SHA-256 as a hex string, or leave it out."
+    if errors:
+        first = next(iter(errors))
+        return error(422, "validation_failed", errors[first], first, errors)
+    try:
+        loan = acceptance.accept(db.session, _api_actor(), application_id=application.id, bid_id=bid_id,
+                                 typed_name=name or "", consent=body.get("consent") is True,
+                                 agreement_sha256=body.get("agreement_sha256"), channel="api",
+                                 ip_address=request.remote_addr, now=utcnow())
+    except DomainError as exc:
+        if exc.code == "not_open":
+            exc.status = 409
+        exc.field = ACCEPT_FIELDS.get(exc.field, exc.field)
+        raise
+    db.session.commit()
+    return jsonify(loans.serialise(loan)), 201
 
 
 @bp.route("/loans/<loan_id>")
 @require_scope("loans:read")
 def get_loan(loan_id: str):
-    raise NotFound("loan")
+    """A loan of the client, with its repayment schedule."""
+    return jsonify(loans.serialise(loans.get(db.session, _uuid(loan_id, "loan"))))
