@@ -74,6 +74,7 @@ def register_blueprints(app: Flask) -> None:
     from blueprints.borrower import bp as borrower_bp
     from blueprints.ops import bp as ops_bp
     from blueprints.provider import bp as provider_bp
+    from blueprints.webhooks import bp as webhooks_bp
 
     app.register_blueprint(ops_bp)
     app.register_blueprint(auth_bp)
@@ -82,6 +83,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # API keys, not cookies, authenticate the API
+    app.register_blueprint(webhooks_bp, url_prefix="/webhooks")
+    csrf.exempt(webhooks_bp)  # gateways sign their requests; no cookies are involved
 
 
 def register_request_hooks(app: Flask) -> None:

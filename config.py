@@ -8,6 +8,7 @@ Two database URLs matter:
 """
 from __future__ import annotations
 
+import json
 import os
 from sqlalchemy.engine import make_url
 
@@ -71,6 +72,13 @@ class Config:
     OUTBOX_RELAY_MIN_AGE = int(os.environ.get("OUTBOX_RELAY_MIN_AGE", "10"))
     WEBHOOK_REQUEUE_INTERVAL = int(os.environ.get("WEBHOOK_REQUEUE_INTERVAL", "60"))
     MARKET_SWEEP_INTERVAL = int(os.environ.get("MARKET_SWEEP_INTERVAL", "60"))  # seconds; deadline safety net
+    PAYOUT_RECONCILE_INTERVAL = int(os.environ.get("PAYOUT_RECONCILE_INTERVAL", "300"))
+    # Who keeps the origination fee withheld from a payout: "provider" (the lender's income) or "platform".
+    ORIGINATION_FEE_TO = os.environ.get("ORIGINATION_FEE_TO", "provider")
+    # Gateways as JSON: {"paystack": {"secret_key": "...", "base_url": "..."}, ...}; unset means the
+    # sandbox alone in development and tests, and nothing (payouts refused) in production.
+    PAYMENT_GATEWAYS = json.loads(os.environ["PAYMENT_GATEWAYS"]) if os.environ.get("PAYMENT_GATEWAYS") else None
+    PAYMENT_ROUTES = json.loads(os.environ["PAYMENT_ROUTES"]) if os.environ.get("PAYMENT_ROUTES") else None
     WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", "10"))
 
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://localhost:5000")

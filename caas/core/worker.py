@@ -20,6 +20,7 @@ PERIODIC = [
     ("caas.events.jobs.relay_outbox", "default", "OUTBOX_RELAY_INTERVAL"),
     ("caas.events.jobs.requeue_stalled", "events", "WEBHOOK_REQUEUE_INTERVAL"),
     ("caas.market.jobs.sweep_deadlines", "default", "MARKET_SWEEP_INTERVAL"),
+    ("caas.payments.jobs.reconcile_payouts", "payouts", "PAYOUT_RECONCILE_INTERVAL"),
 ]
 
 

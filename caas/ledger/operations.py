@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session
 from caas.audit.operations import Actor, record
 from caas.core.errors import DomainError, NotFound
 from caas.ledger.errors import LedgerError
-from caas.ledger.models import Account, AccountBalance, AccountKind, JournalEntry, JournalLine, OwnerType
+from caas.ledger.models import (PLATFORM_OWNER_ID, Account, AccountBalance, AccountKind, JournalEntry,
+                                JournalLine, OwnerType)
 from caas.ledger.posting import (AccountKey, AccountLike, account_key, credit, debit, key_of, post, post_detailed,
                                  resolve_accounts)
 from caas.money import normalise_currency
@@ -152,6 +153,34 @@ def settle_payout(session: Session, *, loan_id: uuid.UUID, gateway: str, amount_
                 idempotency_key=f"payout:{gateway}:{reference}", occurred_at=occurred_at, lines=[
                     debit(account_key(AccountKind.borrower_payout_clearing, loan_id, currency), amount_minor),
                     credit(account_key(AccountKind.gateway_clearing, gateway, currency), amount_minor)])
+
+
+def withhold_fee(session: Session, *, loan_id: uuid.UUID, provider_id: uuid.UUID, amount_minor: int, currency: str,
+                 to_platform: bool = False) -> JournalEntry:
+    """The origination fee withheld from a payout leaves the borrower's clearing account: back to
+    the provider's available funds (its fee income), or to platform revenue when the product says
+    so. Dr borrower_payout_clearing(loan) / Cr provider_available | platform_fee_revenue.
+    Idempotent per loan (``fee:<loan>``)."""
+    amount_minor = _amount(amount_minor)
+    target = (account_key(AccountKind.platform_fee_revenue, PLATFORM_OWNER_ID, currency) if to_platform
+              else account_key(AccountKind.provider_available, provider_id, currency))
+    return post(session, memo=f"Origination fee of loan {loan_id}", idempotency_key=f"fee:{loan_id}", lines=[
+        debit(account_key(AccountKind.borrower_payout_clearing, loan_id, currency), amount_minor),
+        credit(target, amount_minor)])
+
+
+def entry_for_payout(session: Session, gateway: str | None, reference: str) -> JournalEntry | None:
+    """The settle_payout entry of a payout reference, if it was posted."""
+    if not gateway:
+        return None
+    return session.scalar(select(JournalEntry).where(JournalEntry.idempotency_key == f"payout:{gateway}:{reference}"))
+
+
+def reverse_entry(session: Session, entry_id: uuid.UUID, *, memo: str | None = None) -> JournalEntry:
+    """Post the mirror image of an entry (idempotent: once per entry)."""
+    from caas.ledger.posting import reverse
+
+    return reverse(session, entry_id, memo=memo)
 
 
 # --- reading -----------------------------------------------------------------------------------

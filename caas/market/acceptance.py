@@ -5,7 +5,8 @@ the offer is still open and valid, records the e-signature of the exact agreemen
 the loan and its schedule, reserves the provider's funds in the ledger, accepts the bid and
 rejects the others, and moves the application to ``offer_accepted``. Two acceptances at once, or
 an acceptance racing a withdrawal, serialise on the listing lock: exactly one loan results, and
-``loans.application_id`` is unique as the last line of defence.
+``loans.application_id`` is unique as the last line of defence. The payout (to the borrower's bank
+account in the loan's currency) is created in the same transaction and its job queued after commit.
 """
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ from caas.market import bids as bid_ops
 from caas.market import listings
 from caas.market.models import Bid, BidStatus, ListingStatus, Signature
 from caas.money import format_minor
+from caas.payments import payouts
+from caas.payments import service as payment_service
 
 AGREEMENT_VERSION = "LA-2026-11"
 
@@ -133,6 +136,10 @@ def accept(session: Session, actor: Actor, *, application_id: uuid.UUID, bid_id:
     if not typed_name or not _same_name(typed_name, profile.legal_name):
         raise _refuse("signature_mismatch", "Type your full legal name exactly as in your profile to sign.",
                       "typed_name")
+    account = payouts.bank_account_for(session, application.borrower_id, bid.currency)
+    if account is None:
+        raise _refuse("bank_account_required", f"Add the {bid.currency} bank account the money should be paid "
+                      "into before you accept.", "bank_account")
     from caas.tenancy.models import Client
 
     text = agreement_text(application, bid, profile.legal_name, session.get(Client, application.client_id).display_name)
@@ -150,6 +157,7 @@ def accept(session: Session, actor: Actor, *, application_id: uuid.UUID, bid_id:
     except InsufficientFunds:
         raise _refuse("offer_unfunded", f"{bid.provider.legal_name} cannot fund this offer at the moment; "
                       "choose another offer.") from None
+    payouts.create_for_loan(session, loan, account, payment_service.router())
     session.add(Signature(id=uuid.uuid4(), client_id=application.client_id, application_id=application.id,
                           bid_id=bid.id, loan_id=loan.id, borrower_id=application.borrower_id,
                           agreement_version=AGREEMENT_VERSION, agreement_text=text, agreement_sha256=digest,

@@ -62,8 +62,9 @@ class Opened:
 
 def open_application(db, client: Client, *, amount_minor: int = 250_000_00, term: int = 12, grade: str = "B",
                      pd: str = "0.045", now: datetime = NOW, name: str = "Adaeze Okoro",
-                     purpose: str = "business expansion") -> Opened:
-    """A borrower's application, submitted, approved with a decision, and opened for offers."""
+                     purpose: str = "business expansion", bank_account: str | None = "0123456781") -> Opened:
+    """A borrower's application, submitted, approved with a decision, and opened for offers. The
+    borrower has an NGN bank account (the sandbox pays accounts ending in 1 at once) unless None."""
     borrower = factories.borrower(db, client)
     with tenant.tenant_scope(client.id, db):
         profiles.save(db, borrower, client, profile_input(legal_name=name), date(2026, 11, 1))
@@ -73,6 +74,11 @@ def open_application(db, client: Client, *, amount_minor: int = 250_000_00, term
         from caas.credit import consents
 
         consents.grant(db, borrower.id, client.id, ["data_processing", "credit_check"], "127.0.0.1")
+        if bank_account:
+            from caas.payments import payouts
+
+            payouts.save_bank_account(db, borrower.id, client.id,
+                                      payouts.BankDetails("NGN", "058", bank_account, name))
         applications.submit(db, application)
         applications.transition(db, application, S.screening)
         decision = CreditDecision(id=uuid.uuid4(), client_id=client.id, application_id=application.id,
