@@ -122,6 +122,10 @@ def _market_data(session, actor, client, providers) -> int:
                 employer="Lagos State Teaching Service", months_employed=120, monthly_net_income="650000.00",
                 monthly_expenses="180000.00", existing_debt_payments="0", housing="own"), date.today())
             consents.grant(session, bola.id, client.id, ["data_processing", "credit_check"], "127.0.0.1")
+            from caas.payments import payouts
+
+            payouts.save_bank_account(session, bola.id, client.id,
+                                      payouts.BankDetails("NGN", "058", "0123456781", "Bola Adebayo"))
             application = applications.start(session, bola.id, client.id)
             applications.set_terms(session, application, Terms(300_000_00, "NGN", 12, "business expansion"),
                                    date.today())

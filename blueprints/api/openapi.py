@@ -221,7 +221,15 @@ def document() -> dict:
                                     "agreement_sha256": {"type": ["string", "null"],
                                                          "description": "the sha256 of the agreement shown; "
                                                                         "refused (agreement_changed) if the "
-                                                                        "terms changed since"}}},
+                                                                        "terms changed since"},
+                                    "bank_account": {"type": "object",
+                                                     "description": "where the payout goes, in the offer's "
+                                                                    "currency; needed unless the borrower "
+                                                                    "saved one in the portal",
+                                                     "required": ["bank_code", "account_number", "account_name"],
+                                                     "properties": {"bank_code": {"type": "string"},
+                                                                    "account_number": {"type": "string"},
+                                                                    "account_name": {"type": "string"}}}}},
                 "Loan": {"type": "object", "required": [
                     "id", "object", "status", "application_id", "offer_id", "provider", "currency", "principal",
                     "origination_fee", "amount_paid_out", "annual_rate", "apr", "term_months", "monthly_payment",

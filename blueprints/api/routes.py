@@ -431,10 +431,25 @@ def accept_offer(application_id: str, offer_id: str):
         errors["signature_name"] = "Use at most 200 characters."
     if not isinstance(body.get("agreement_sha256"), (str, type(None))):
         errors["agreement_sha256"] = "Send the agreement's SHA-256 as a hex string, or leave it out."
+    account = body.get("bank_account")
+    if account is not None and not (isinstance(account, dict) and all(
+            isinstance(account.get(k), str) for k in ("bank_code", "account_number", "account_name"))):
+        errors["bank_account"] = "Send bank_code, account_number and account_name as strings, or leave it out."
     if errors:
         first = next(iter(errors))
         return error(422, "validation_failed", errors[first], first, errors)
     try:
+        if account is not None:  # where the payout goes; saved with the acceptance or not at all
+            from caas.payments import payouts
+
+            bid_currency = acceptance.get_offer(db.session, application, bid_id).currency
+            try:
+                payouts.save_bank_account(db.session, application.borrower_id, application.client_id,
+                                          payouts.BankDetails(bid_currency, account["bank_code"],
+                                                              account["account_number"], account["account_name"]))
+            except DomainError as exc:
+                exc.field = f"bank_account.{exc.field}"
+                raise
         loan = acceptance.accept(db.session, _api_actor(), application_id=application.id, bid_id=bid_id,
                                  typed_name=name or "", consent=body.get("consent") is True,
                                  agreement_sha256=body.get("agreement_sha256"), channel="api",

@@ -55,3 +55,12 @@ class AcceptOfferForm(FlaskForm):
     consent = BooleanField("I have read the loan agreement above and accept it.")
     typed_name = StringField("Type your full legal name to sign",
                              validators=[DataRequired(message="Type your full legal name to sign."), Length(max=200)])
+
+
+class BankAccountForm(FlaskForm):
+    bank_code = StringField("Bank code", validators=[DataRequired(message="Enter your bank's code, e.g. 058."),
+                                                     Length(max=20)])
+    account_number = StringField("Account number", validators=[DataRequired(message="Enter the account number."),
+                                                               Length(max=34)])
+    account_name = StringField("Name on the account", validators=[DataRequired(message="Enter the name on the account."),
+                                                                  Length(max=200)])

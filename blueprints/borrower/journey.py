@@ -10,7 +10,7 @@ from flask import abort, current_app, flash, g, redirect, render_template, reque
 from flask_login import current_user
 
 from blueprints.borrower import bp
-from blueprints.borrower.forms import AcceptOfferForm, ConfirmForm, ConsentForm, DocumentForm, IncomeForm, ProfileForm, TermsForm
+from blueprints.borrower.forms import AcceptOfferForm, BankAccountForm, ConfirmForm, ConsentForm, DocumentForm, IncomeForm, ProfileForm, TermsForm
 from blueprints.common import actor, redirect_after_post, render, wants_partial
 from blueprints.forms_util import apply_error
 from caas.core.errors import DomainError
@@ -20,6 +20,7 @@ from caas.credit.applications import Terms
 from caas.credit.models import ApplicationStatus as S
 from caas.loans import operations as loans
 from caas.market import acceptance, listings
+from caas.payments import payouts
 from caas.money import from_minor
 
 STEPS = ("terms", "income", "review")
@@ -254,6 +255,29 @@ def application_withdraw(application_id: uuid.UUID):
     return redirect(url_for("borrower.application_status", application_id=application.id))
 
 
+@bp.route("/bank-account", methods=["GET", "POST"])
+def bank_account():
+    """Where the payout goes, in the client's currency. Checked here and again by the gateway."""
+    currency = g.client.default_currency
+    existing = payouts.bank_account_for(db.session, current_user.id, currency)
+    form = BankAccountForm()
+    if request.method == "GET" and existing is not None:
+        form.process(data={"bank_code": existing.bank_code, "account_number": existing.account_number,
+                           "account_name": existing.account_name})
+    if form.validate_on_submit():
+        try:
+            payouts.save_bank_account(db.session, current_user.id, g.client.id, payouts.BankDetails(
+                currency, form.bank_code.data, form.account_number.data, form.account_name.data))
+        except DomainError as exc:
+            db.session.rollback()
+            apply_error(form, exc)
+        else:
+            db.session.commit()
+            flash("Your bank account is saved.", "success")
+            return redirect(request.args.get("next") or url_for("borrower.home"))
+    return render_template("borrower/bank_account.html", form=form, currency=currency), (422 if form.errors else 200)
+
+
 # --- Offers and the loan ----------------------------------------------------------------------------
 
 @bp.route("/applications/<uuid:application_id>/offers/<uuid:bid_id>", methods=["GET", "POST"])
@@ -280,6 +304,9 @@ def offer_accept(application_id: uuid.UUID, bid_id: uuid.UUID):
             db.session.rollback()
             if exc.field in ("consent", "typed_name"):
                 apply_error(form, exc)
+            elif exc.code == "bank_account_required":
+                flash(exc.message, "error")
+                return redirect(url_for("borrower.bank_account", next=request.path))
             else:
                 form.form_errors.append(exc.message)
         else:
@@ -287,7 +314,8 @@ def offer_accept(application_id: uuid.UUID, bid_id: uuid.UUID):
             flash("You accepted the offer. Your loan is being prepared for payout.", "success")
             return redirect(url_for("borrower.loan_page", loan_id=loan.id))
     return render_template("borrower/offer.html", application=application, bid=bid, text=text, form=form,
-                           now=datetime.now(timezone.utc)), (422 if request.method == "POST" else 200)
+                           now=datetime.now(timezone.utc),
+                           account=payouts.bank_account_for(db.session, current_user.id, bid.currency)), (422 if request.method == "POST" else 200)
 
 
 @bp.route("/loans/<uuid:loan_id>")
@@ -296,7 +324,7 @@ def loan_page(loan_id: uuid.UUID):
         loan = loans.get(db.session, loan_id, borrower_id=current_user.id)
     except DomainError:
         abort(404)
-    return render_template("borrower/loan.html", loan=loan)
+    return render_template("borrower/loan.html", loan=loan, payout=payouts.for_loan(db.session, loan.id))
 
 
 @bp.route("/notifications/read", methods=["POST"])

@@ -144,8 +144,10 @@ def market():
     form = FilterForm(request.args)
     form.validate()
     now = _now()
+    active = criteria.active_for(db.session, _provider_id())
     try:
-        rows, cursor = board.page(db.session, _provider_id(), _filters(form), now, after=request.args.get("after"))
+        rows, cursor = board.page(db.session, _provider_id(), _filters(form), now, after=request.args.get("after"),
+                                  rows=active)
     except DomainError as exc:
         flash(exc.message, "error")
         return redirect(url_for("provider.market"))
@@ -153,7 +155,7 @@ def market():
         session[SEEN_KEY] = now.isoformat()
     args = {k: v for k, v in request.args.items() if k != "after" and v}
     return render("provider/market.html", "provider/_market_rows.html", rows=rows, cursor=cursor, form=form,
-                  args=args, now=now, has_criteria=bool(criteria.active_for(db.session, _provider_id())))
+                  args=args, now=now, has_criteria=bool(active))
 
 
 @bp.route("/market/new")

@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from caas.core.errors import DomainError
 from caas.market import criteria as criteria_ops
-from caas.market.models import Bid, LendingCriteria, Listing, ListingStatus
+from caas.market.models import Bid, LendingCriteria, Listing
 
+OPEN = text("market_listings.status = 'open'")
 PAGE = 25
 NEW_CAP = 100
 # sort → (columns, descending?)
@@ -82,8 +83,9 @@ def _decode(cursor: str, sort: str) -> list:
 
 def _base(provider_id: uuid.UUID, rows: list[LendingCriteria], filters: Filters, now: datetime):
     # RLS limits this to the clients of the provider's network; criteria and filters do the rest.
-    query = select(*COLUMNS).where(Listing.status == ListingStatus.open, Listing.closes_at > now,
-                                   criteria_ops.match_clause(rows))
+    # status as a literal, not a bind parameter: the partial indexes over open listings must match
+    # in generic (prepared) plans too.
+    query = select(*COLUMNS).where(OPEN, Listing.closes_at > now, criteria_ops.match_clause(rows))
     if filters.currency:
         query = query.where(Listing.currency == filters.currency)
     if filters.worst_grade:

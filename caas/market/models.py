@@ -60,7 +60,15 @@ class LendingCriteria(IdMixin, TimestampMixin, db.Model):
 
 class Listing(IdMixin, TenantMixin, db.Model):
     __tablename__ = "market_listings"
-    __table_args__ = (Index("ix_market_listings_open", "status", "opened_at", "id"),
+    # Partial indexes over open listings, one per marketplace sort. Partial, because under RLS the
+    # enum comparison (not leakproof) cannot be an index condition; a partial index still matches
+    # when the query says status = 'open' literally (caas.market.board does).
+    __table_args__ = (Index("ix_market_listings_open_newest", text("opened_at DESC"), text("id DESC"),
+                            postgresql_where=text("status = 'open'")),
+                      Index("ix_market_listings_open_amount", text("amount_minor DESC"), text("id DESC"),
+                            postgresql_where=text("status = 'open'")),
+                      Index("ix_market_listings_open_grade", "grade", "pd", "id",
+                            postgresql_where=text("status = 'open'")),
                       Index("ix_market_listings_closes", "closes_at", postgresql_where=text("status = 'open'")),
                       Index("ix_market_listings_accept_until", "accept_until",
                             postgresql_where=text("status = 'awaiting'")))

@@ -94,7 +94,11 @@ def upgrade():
     sa.UniqueConstraint('application_id', name=op.f('uq_market_listings_application_id'))
     )
     op.create_index(op.f('ix_market_listings_client_id'), 'market_listings', ['client_id'], unique=False)
-    op.create_index('ix_market_listings_open', 'market_listings', ['status', 'opened_at', 'id'], unique=False)
+    for name, columns in (("ix_market_listings_open_newest", ["opened_at DESC", "id DESC"]),
+                          ("ix_market_listings_open_amount", ["amount_minor DESC", "id DESC"]),
+                          ("ix_market_listings_open_grade", ["grade", "pd", "id"])):
+        op.create_index(name, "market_listings", [sa.text(c) for c in columns],
+                        postgresql_where=sa.text("status = 'open'"))
     op.create_table('bids',
     sa.Column('listing_id', sa.Uuid(), nullable=False),
     sa.Column('application_id', sa.Uuid(), nullable=False),
@@ -234,7 +238,8 @@ def downgrade():
     op.drop_index(op.f('ix_bids_client_id'), table_name='bids')
     op.drop_index(op.f('ix_bids_application_id'), table_name='bids')
     op.drop_table('bids')
-    op.drop_index('ix_market_listings_open', table_name='market_listings')
+    for name in ("ix_market_listings_open_newest", "ix_market_listings_open_amount", "ix_market_listings_open_grade"):
+        op.drop_index(name, table_name="market_listings")
     op.drop_index(op.f('ix_market_listings_client_id'), table_name='market_listings')
     op.drop_table('market_listings')
     op.drop_index(op.f('ix_provider_notifications_provider_id'), table_name='provider_notifications')

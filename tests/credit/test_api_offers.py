@@ -268,3 +268,28 @@ def test_real_offers_agreements_and_loans_conform_to_the_document(app, market):
     assert check("/applications/{application_id}/offers/{offer_id}/accept", "POST", path_parameters=ids,
                  body=example, media_type="application/json").status_code == 409
     assert check("/loans/{loan_id}", "GET", path_parameters={"loan_id": accepted.json()["id"]}).status_code == 200
+
+
+def test_accept_saves_the_bank_account_sent_with_it_and_refuses_a_bad_one(db, client):
+    from caas.market import bids as bid_ops
+    from tests.market.world import bid_input as make_bid
+
+    c = factories.client(db)
+    provider = lender(db, c)
+    opened = open_application(db, c, bank_account=None)
+    with tenant.provider_scope(provider.id, db):
+        offer = bid_ops.place(db, factories.SYSTEM, provider.id, opened.listing_id, make_bid(), NOW)
+    key = factories.api_key(db, c)
+    db.commit()
+    path = f"/api/v1/applications/{opened.application_id}/offers/{offer.id}/accept"
+    headers = {"Authorization": f"Bearer {key}"}
+    missing = client.post(path, json={"signature_name": "Adaeze Okoro", "consent": True}, headers=headers,
+                          base_url=BASE)
+    assert missing.status_code == 422 and missing.get_json()["error"]["code"] == "bank_account_required"
+    bad = client.post(path, json={"signature_name": "Adaeze Okoro", "consent": True, "bank_account": {
+        "bank_code": "058", "account_number": "123", "account_name": "Adaeze Okoro"}}, headers=headers, base_url=BASE)
+    assert bad.status_code == 422 and bad.get_json()["error"]["field"] == "bank_account.account_number"
+    good = client.post(path, json={"signature_name": "Adaeze Okoro", "consent": True, "bank_account": {
+        "bank_code": "058", "account_number": "0123456781", "account_name": "Adaeze Okoro"}}, headers=headers,
+        base_url=BASE)
+    assert good.status_code == 201, good.get_json()

@@ -137,3 +137,36 @@ def test_the_borrower_sees_offers_signs_and_gets_the_loan_page(client, db, marke
     client.post("/logout", base_url="https://localhost")
     login(client, other.email, factories.PASSWORD, path=f"/c/{client_.slug}/login")
     assert get(client, f"/c/{client_.slug}/loans/{loan.id}").status_code == 404
+
+
+def test_accepting_without_a_bank_account_sends_the_borrower_to_add_one(client, db):
+    from caas.market import bids
+    from tests.market.world import bid_input
+
+    client_ = factories.client(db)
+    provider = lender(db, client_)
+    now = datetime.now(timezone.utc)
+    opened = open_application(db, client_, now=now, bank_account=None)
+    with tenant.provider_scope(provider.id, db):
+        bid = bids.place(db, factories.SYSTEM, provider.id, opened.listing_id,
+                         bid_input(valid_until=now + timedelta(days=2)), now)
+    db.commit()
+    with tenant.tenant_scope(client_.id, db):
+        from caas.tenancy.models import User
+
+        borrower = db.get(User, opened.borrower_id)
+    base = f"/c/{client_.slug}"
+    login(client, borrower.email, factories.PASSWORD, path=f"{base}/login")
+    offer_url = f"{base}/applications/{opened.application_id}/offers/{bid.id}"
+    assert 'data-testid="bank-account-missing"' in get(client, offer_url).get_data(as_text=True)
+    refused = post_form(client, offer_url, {"typed_name": "Adaeze Okoro", "consent": "y"})
+    assert refused.status_code == 302 and "/bank-account" in refused.headers["Location"]
+    bad = post_form(client, f"{base}/bank-account", {"bank_code": "058", "account_number": "12345",
+                                                     "account_name": "Adaeze Okoro"})
+    assert field_errors(bad.get_data(as_text=True)) == {"account_number": ["A Nigerian account number (NUBAN) has 10 digits."]}
+    saved = post_form(client, f"{base}/bank-account?next={offer_url}", {"bank_code": "058", "account_number": "0123456781",
+                                                                       "account_name": "Adaeze Okoro"})
+    assert saved.status_code == 302 and saved.headers["Location"].endswith(offer_url)
+    signed = post_form(client, offer_url, {"typed_name": "Adaeze Okoro", "consent": "y"})
+    assert signed.status_code == 302 and "/loans/" in signed.headers["Location"]
+    assert "Payout of 247,500.00 NGN to account ending 6781" in get(client, signed.headers["Location"]).get_data(as_text=True)
