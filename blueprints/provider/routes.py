@@ -265,3 +265,12 @@ def my_bids():
     rows = bids.my_bids(db.session, _provider_id(), status, now)
     return render_template("provider/bids.html", rows=rows, status=status, statuses=bids.DISPLAY, now=now,
                            stats=bids.stats(db.session, _provider_id(), now), display=bids.display_status)
+
+
+@bp.route("/disbursements")
+def disbursements():
+    """The provider's loans as they are paid out (row-level security: its own payouts only)."""
+    from caas.payments import payouts
+
+    rows = payouts.list_page(db.session, provider_id=_provider_id(), status=request.args.get("status") or None)
+    return render_template("provider/disbursements.html", rows=rows)
