@@ -56,7 +56,7 @@ def bid(page, base, rate: str, fee: str):
     return instalment
 
 
-def test_two_providers_bid_and_the_borrower_accepts_the_better_offer(browser, live_server, market):
+def test_two_providers_bid_and_the_borrower_accepts_the_better_offer(browser, live_app, live_server, market):
     opened, borrower_email = market
     acme = browser.new_context().new_page()
     login(acme, live_server, "lender@acmecapital.example.com")
@@ -100,6 +100,19 @@ def test_two_providers_bid_and_the_borrower_accepts_the_better_offer(browser, li
     borrower.get_by_test_id("schedule").wait_for()
     assert borrower.get_by_test_id("schedule-row").count() == 12
     assert borrower.get_by_test_id("loan-status").inner_text() == "pending disbursement"
+
+    # the payout job (sandbox gateway) pays it; the loan is active and the admin sees the payout
+    from caas.core import worker
+
+    worker.run(live_app, ["payouts"], burst=True, with_cron=False)
+    borrower.reload()
+    assert borrower.get_by_test_id("loan-status").inner_text() == "active"
+    assert "succeeded" in borrower.get_by_test_id("payout-status").inner_text()
+    admin = browser.new_context().new_page()
+    login(admin, live_server, "admin@caas.example.com")
+    admin.get_by_test_id("nav").get_by_role("link", name="Payouts").click()
+    row = admin.get_by_test_id("payout-row").filter(has_text="769,230.00 NGN")  # 777,000 less the 1% fee
+    assert row.get_by_test_id("payout-status").inner_text() == "succeeded"
 
     acme.goto(f"{live_server}/provider/bids")
     statuses = acme.get_by_test_id("bid-row").filter(has_text="777,000.00").get_by_test_id("bid-status")
