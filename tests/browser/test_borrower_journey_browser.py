@@ -81,5 +81,5 @@ def test_sign_up_profile_document_apply_and_watch_status(browser, live_app, live
 
     worker.run(live_app, ["scoring"], burst=True, with_cron=False)  # screening, then the decision
     page.get_by_test_id("timeline").filter(has_text="screening").wait_for(timeout=10_000)
-    page.get_by_test_id("application-status").filter(has_text=re.compile("approved|declined|referred")).wait_for(
+    page.get_by_test_id("application-status").filter(has_text=re.compile("open for offers|declined|referred")).wait_for(
         timeout=10_000)
