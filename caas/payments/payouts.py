@@ -200,6 +200,12 @@ def process(session: Session, payout_id: uuid.UUID, router: Router, now: datetim
         payout.submitted_at = now
         session.commit()  # the intent is durable before the gateway is called
         payout = lock(session, payout_id)
+        if payout.status != P.submitted or payout.gateway != name:
+            # Another delivery of this job took the payout between our commit and this lock: it
+            # owns it now (and calls gateways only while holding the lock). Sending here could pay
+            # twice at two gateways.
+            session.rollback()
+            return payout.status.value
         try:
             result = router.gateway(name).initiate_transfer(request)
         except GatewayError as exc:
@@ -263,6 +269,7 @@ def apply(session: Session, payout: Payout, result: TransferResult, now: datetim
 def _succeed(session: Session, payout: Payout, result: TransferResult, now: datetime) -> None:
     _move(session, payout, P.succeeded, f"paid by {result.gateway}")
     payout.settled_at = now
+    payout.mismatch = None  # the gateway and we agree now
     loan = session.get(Loan, payout.loan_id, populate_existing=True)
     ledger.begin_disbursement(session, provider_id=loan.provider_id, loan_id=loan.id,
                               amount_minor=loan.principal_minor, currency=loan.currency)
@@ -412,13 +419,27 @@ def reconcile(session: Session, router: Router, now: datetime, *, older_than: ti
     """Ask the gateway about every payout still submitted (and recent successes): resolve what it
     knows, flag what disagrees (``payout.mismatch``, shown to admins). Commits per payout."""
     with tenant.all_tenants_scope(session):
-        rows = session.execute(select(Payout.client_id, Payout.id).where(
-            ((Payout.status == P.submitted) & (Payout.submitted_at <= now - older_than))
-            | ((Payout.status == P.succeeded) & (Payout.settled_at >= now - timedelta(days=7))))
-            .order_by(Payout.submitted_at).limit(limit)).all()
+        # stuck first (oldest first), then recent successes: a busy week never hides a stuck payout
+        stuck = session.execute(select(Payout.client_id, Payout.id, Payout.status, Payout.gateway).where(
+            Payout.status.in_([P.pending, P.submitted]), Payout.updated_at <= now - older_than)
+            .order_by(Payout.updated_at).limit(limit)).all()
+        recent = session.execute(select(Payout.client_id, Payout.id, Payout.status, Payout.gateway).where(
+            Payout.status == P.succeeded, Payout.settled_at >= now - timedelta(days=7))
+            .order_by(Payout.settled_at.desc()).limit(max(0, limit - len(stuck)))).all()
     session.rollback()
-    counts = {"checked": 0, "resolved": 0, "flagged": 0}
-    for client_id, payout_id in rows:
+    counts = {"checked": 0, "resolved": 0, "flagged": 0, "requeued": 0}
+    for client_id, payout_id, status, gateway in stuck:
+        if status == P.pending or gateway is None:
+            # never sent anywhere (its job may be lost): queue it again; the job is safe to repeat
+            with tenant.tenant_scope(client_id, session):
+                payout = lock(session, payout_id)
+                if payout is not None and (payout.status == P.pending or payout.gateway is None):
+                    _enqueue(session, payout, tag=f"-r{int(now.timestamp())}")
+                    counts["requeued"] += 1
+                session.commit()
+    for client_id, payout_id, status, gateway in [*stuck, *recent]:
+        if gateway is None:
+            continue
         with tenant.tenant_scope(client_id, session):
             payout = lock(session, payout_id)
             if payout is None or payout.gateway is None:
@@ -438,12 +459,19 @@ def reconcile(session: Session, router: Router, now: datetime, *, older_than: ti
                 if payout.status == P.succeeded:
                     payout.mismatch = "succeeded here, unknown at the gateway"
                     counts["flagged"] += 1
-                else:
-                    payout.mismatch = "submitted here, unknown at the gateway: check before retrying"
+                else:  # never reached the gateway: its job sends it (verifying first, same reference)
+                    payout.mismatch = "submitted here, unknown at the gateway: sent again"
+                    _enqueue(session, payout, tag=f"-r{int(now.timestamp())}")
                     counts["flagged"] += 1
                 session.commit()
                 continue
-            apply(session, payout, found, now, source="reconcile")
+            try:
+                apply(session, payout, found, now, source="reconcile")
+            except Exception:  # one bad payout must not stop the others being reconciled
+                session.rollback()
+                log.exception("reconciliation could not apply the gateway's answer",
+                              extra={"payout_id": str(payout_id)})
+                continue
             if payout.status != before:
                 counts["resolved"] += 1
             if payout.mismatch:

@@ -237,3 +237,23 @@ def test_reconciliation_resolves_a_stuck_payout_and_flags_disagreement(db, sandb
     counts = payouts.reconcile(db, service.router(), LATER + timedelta(minutes=10))
     assert counts["flagged"] == 1
     assert reload(db, client, Payout, payout).mismatch == "succeeded here, unknown at the gateway"
+
+
+def test_a_delivery_that_lost_the_payout_to_another_between_commit_and_lock_sends_nothing(db, sandbox, monkeypatch):
+    """Another delivery of the job took the payout (and moved it to another gateway) between this
+    one's intent commit and its re-lock: this one must not call any gateway."""
+    client, _, _, payout = accepted(db)
+    real_lock = payouts.lock
+    calls = {"n": 0}
+
+    def lock_after_a_rival(session, payout_id):
+        calls["n"] += 1
+        if calls["n"] == 2:  # the re-lock after the intent commit
+            from sqlalchemy import text as sql
+
+            session.execute(sql("UPDATE payouts SET gateway = 'paystack' WHERE id = :i"), {"i": payout_id})
+        return real_lock(session, payout_id)
+
+    monkeypatch.setattr(payouts, "lock", lock_after_a_rival)
+    assert run(db, client, payout) == "submitted"
+    assert sandbox.initiated == 0
