@@ -441,12 +441,14 @@ def accept_offer(application_id: str, offer_id: str):
     try:
         if account is not None:  # where the payout goes; saved with the acceptance or not at all
             from caas.payments import payouts
+            from caas.payments import service as payment_service
 
             bid_currency = acceptance.get_offer(db.session, application, bid_id).currency
             try:
                 payouts.save_bank_account(db.session, application.borrower_id, application.client_id,
                                           payouts.BankDetails(bid_currency, account["bank_code"],
-                                                              account["account_number"], account["account_name"]))
+                                                              account["account_number"], account["account_name"]),
+                                          router=payment_service.router())
             except DomainError as exc:
                 exc.field = f"bank_account.{exc.field}"
                 raise

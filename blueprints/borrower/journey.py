@@ -21,6 +21,7 @@ from caas.credit.models import ApplicationStatus as S
 from caas.loans import operations as loans
 from caas.market import acceptance, listings
 from caas.payments import payouts
+from caas.payments import service as payment_service
 from caas.money import from_minor
 
 STEPS = ("terms", "income", "review")
@@ -267,7 +268,8 @@ def bank_account():
     if form.validate_on_submit():
         try:
             payouts.save_bank_account(db.session, current_user.id, g.client.id, payouts.BankDetails(
-                currency, form.bank_code.data, form.account_number.data, form.account_name.data))
+                currency, form.bank_code.data, form.account_number.data, form.account_name.data),
+                router=payment_service.router())
         except DomainError as exc:
             db.session.rollback()
             apply_error(form, exc)

@@ -75,8 +75,16 @@ def check_bank_details(details: BankDetails) -> dict[str, str]:
     return errors
 
 
-def save_bank_account(session: Session, user_id: uuid.UUID, client_id: uuid.UUID, details: BankDetails) -> BankAccount:
+def save_bank_account(session: Session, user_id: uuid.UUID, client_id: uuid.UUID, details: BankDetails,
+                      router: Router | None = None) -> BankAccount:
+    """Check the details here, then (given a router) at the first gateway for the currency, where
+    it offers an account lookup: an account the bank does not know is refused at the field. A
+    gateway that cannot answer now does not block saving (the payout would fail visibly later)."""
     errors = check_bank_details(details)
+    if not errors and router is not None:
+        problem = _resolve(router, details)
+        if problem:
+            errors["account_number"] = problem
     if errors:
         first = next(iter(errors))
         error = DomainError("invalid_bank_account", errors[first], first)
@@ -91,6 +99,23 @@ def save_bank_account(session: Session, user_id: uuid.UUID, client_id: uuid.UUID
     account.account_name = " ".join(details.account_name.split())
     session.flush()
     return account
+
+
+def _resolve(router: Router, details: BankDetails) -> str | None:
+    try:
+        candidates = router.candidates(details.currency)
+    except NoRoute:
+        return None
+    if not candidates:
+        return None
+    try:
+        router.gateway(candidates[0]).resolve_account(details.account_number.replace(" ", ""),
+                                                      details.bank_code.strip())
+    except GatewayError as exc:
+        if exc.code == "account_not_found":
+            return "Your bank says there is no such account at this bank code. Check both."
+        log.warning("account lookup unavailable", extra={"gateway": candidates[0], "error": exc.message})
+    return None
 
 
 def bank_account_for(session: Session, user_id: uuid.UUID, currency: str) -> BankAccount | None:

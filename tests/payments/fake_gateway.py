@@ -179,6 +179,7 @@ class FakeGateways:
             ("paystack", c["paystack"]["endpoints"]["create_recipient"], self._ps_recipient),
             ("paystack", c["paystack"]["endpoints"]["initiate_transfer"], self._ps_transfer),
             ("paystack", c["paystack"]["endpoints"]["verify_transfer"], self._ps_verify),
+            ("paystack", c["paystack"]["endpoints"]["resolve_account"], self._ps_resolve),
             ("paystack", "POST /transaction/charge_authorization", self._ps_charge),  # not in the contracts
             ("flutterwave_v3", c["flutterwave_v3"]["endpoints"]["initiate_transfer"], self._fw_transfer),
             ("flutterwave_v3", c["flutterwave_v3"]["endpoints"]["get_transfer"], self._fw_get),
@@ -282,6 +283,17 @@ class FakeGateways:
                                 "bank_code": data["bank_code"], "bank_name": "Fake Bank"}}
         return self._json(201, {"status": True, "message": "Transfer recipient created successfully",
                                 "data": existing})
+
+    def _ps_resolve(self, request: Request, body: bytes) -> Response:
+        number, bank = request.args.get("account_number", ""), request.args.get("bank_code", "")
+        if not number or not bank:
+            return self._json(400, self._error("paystack", "account_number and bank_code are required"))
+        if number.endswith("0000"):  # the fake bank knows no account ending in 0000
+            return self._json(422, self._error("paystack", "Could not resolve account name. Check parameters "
+                                                           "or try again."))
+        return self._json(200, {"status": True, "message": "Account number resolved",
+                                "data": {"account_number": number, "account_name": "FAKE ACCOUNT HOLDER",
+                                         "bank_id": 9}})
 
     def _ps_transfer(self, request: Request, body: bytes) -> Response:
         data = json.loads(body)

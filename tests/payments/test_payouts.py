@@ -257,3 +257,18 @@ def test_a_delivery_that_lost_the_payout_to_another_between_commit_and_lock_send
     monkeypatch.setattr(payouts, "lock", lock_after_a_rival)
     assert run(db, client, payout) == "submitted"
     assert sandbox.initiated == 0
+
+
+def test_a_bank_account_the_gateway_does_not_know_is_refused_at_the_field(db, sandbox):
+    client = factories.client(db)
+    borrower = factories.borrower(db, client)
+    with tenant.tenant_scope(client.id, db):
+        with pytest.raises(DomainError) as refused:
+            payouts.save_bank_account(db, borrower.id, client.id,
+                                      payouts.BankDetails("NGN", "058", "0123456799", "Ada Obi"),
+                                      router=service.router())
+        assert refused.value.field == "account_number" and "no such account" in refused.value.message
+        saved = payouts.save_bank_account(db, borrower.id, client.id,
+                                          payouts.BankDetails("NGN", "058", "0123456781", "Ada Obi"),
+                                          router=service.router())
+        assert saved.account_number == "0123456781"

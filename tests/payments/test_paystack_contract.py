@@ -137,3 +137,13 @@ def test_webhooks_verify_and_parse(paystack, fake, event, status):
         event, "po-9", status, 150_000, "TRF_9")
     with pytest.raises(InvalidSignature):
         paystack.parse_webhook(headers, body.replace(b"150000", b"999999"))
+
+
+def test_account_lookup_names_the_holder_and_refuses_an_unknown_account(paystack, fake):
+    assert paystack.resolve_account("0123456789", "058") == "FAKE ACCOUNT HOLDER"
+    request = fake.requests[-1]
+    assert request["method"] == "GET" and request["path"].endswith("/bank/resolve")
+    assert request["query"] == {"account_number": "0123456789", "bank_code": "058"}
+    with pytest.raises(GatewayError) as unknown:
+        paystack.resolve_account("0123450000", "058")
+    assert unknown.value.code == "account_not_found" and not unknown.value.retryable

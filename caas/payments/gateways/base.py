@@ -170,6 +170,12 @@ class Gateway(ABC):
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         """Verify the signature over the raw body (``InvalidSignature`` if it fails), then parse."""
 
+    def resolve_account(self, account_number: str, bank_code: str) -> str | None:
+        """The name on the account, where the gateway offers a lookup; None where it does not.
+        Raises ``GatewayError(code="account_not_found")`` when the bank says there is no such
+        account (other errors mean the gateway could not answer now)."""
+        return None
+
     def find_transfer(self, request: TransferRequest) -> TransferResult | None:
         """After an ambiguous error: the transfer if the gateway has it, None if it certainly does
         not. Raises ``GatewayError`` when the gateway cannot say (then nobody may fail over)."""

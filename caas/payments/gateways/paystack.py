@@ -88,6 +88,19 @@ class PaystackGateway(HttpGateway):
             raise
         return self._transfer(data, request.reference)
 
+    def resolve_account(self, account_number: str, bank_code: str) -> str | None:
+        """GET /bank/resolve: the account holder's name. Paystack answers 400/422 "Could not resolve
+        account name" for a number that does not exist at that bank."""
+        try:
+            payload = self.request("GET", "/bank/resolve",
+                                   params={"account_number": account_number, "bank_code": bank_code})
+        except GatewayError as exc:
+            if exc.status_code in (400, 404, 422):
+                raise GatewayError(self.name, "account_not_found", exc.message, retryable=False,
+                                   status_code=exc.status_code) from exc
+            raise
+        return str(self._data(payload).get("account_name") or "") or None
+
     def verify_transfer(self, reference: str, *, gateway_id: str | None = None) -> TransferResult:
         data = self._data(self.request("GET", f"/transfer/verify/{reference}"))
         return self._transfer(data, reference)

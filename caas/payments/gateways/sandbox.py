@@ -9,6 +9,8 @@ Outcomes follow the LAST DIGIT of the recipient's account number, so a developer
     ends in 7   succeeds at once; a verify ``settle_after`` seconds later finds it reversed
     otherwise   succeeds at once
 
+Account lookup (``resolve_account``): a number ending in 99 does not exist.
+
 Charges: an authorisation code ending in 0 is declined; any other succeeds.
 
 State: one record per reference in a store. ``MemoryStore`` (default) lives in the process, which
@@ -130,6 +132,13 @@ class SandboxGateway(Gateway):
             raise GatewayError(self.name, "reference_conflict",
                                f"reference {request.reference} was used for another transfer", retryable=False)
         return self._result(stored)
+
+    def resolve_account(self, account_number: str, bank_code: str) -> str | None:
+        """Accounts ending in 99 do not exist; every other one belongs to "SANDBOX ACCOUNT HOLDER"."""
+        if account_number.endswith("99"):
+            raise GatewayError(self.name, "account_not_found", "sandbox: no such account (ends in 99)",
+                               retryable=False)
+        return "SANDBOX ACCOUNT HOLDER"
 
     def verify_transfer(self, reference: str, *, gateway_id: str | None = None) -> TransferResult:
         record = self.store.get(reference)
