@@ -169,6 +169,52 @@ def withhold_fee(session: Session, *, loan_id: uuid.UUID, provider_id: uuid.UUID
         credit(target, amount_minor)])
 
 
+def receive_repayment(session: Session, *, loan_id: uuid.UUID, provider_id: uuid.UUID, gateway: str | None,
+                      currency: str, principal_minor: int, income_minor: int, commission_minor: int,
+                      credit_minor: int, reference: str) -> JournalEntry:
+    """Money a borrower paid, collected at a gateway, split by the allocation:
+
+        Dr gateway_clearing(gateway)          the payment
+        Cr loan_receivable(loan)              principal repaid
+        Dr provider_loans(provider)           the provider's claim shrinks by that principal …
+        Cr provider_available(provider)       … and the principal plus the interest and fees, net of
+                                              the platform's commission, become its free funds
+        Cr platform_fee_revenue               the commission
+        Cr/Dr borrower_payout_clearing(loan)  an overpayment held for the borrower (or held credit used)
+
+    Idempotent per reference (``repayment:<reference>``)."""
+    gateway = _gateway(gateway or "sandbox")
+    reference = _reference(reference)
+    payment = principal_minor + income_minor + credit_minor
+    _amount(payment)
+    lines = [debit(account_key(AccountKind.gateway_clearing, gateway, currency), payment)]
+    if principal_minor:
+        lines += [credit(account_key(AccountKind.loan_receivable, loan_id, currency), principal_minor),
+                  debit(account_key(AccountKind.provider_loans, provider_id, currency), principal_minor)]
+    to_provider = principal_minor + income_minor - commission_minor
+    if to_provider:
+        lines.append(credit(account_key(AccountKind.provider_available, provider_id, currency), to_provider))
+    if commission_minor:
+        lines.append(credit(account_key(AccountKind.platform_fee_revenue, PLATFORM_OWNER_ID, currency),
+                            commission_minor))
+    if credit_minor > 0:
+        lines.append(credit(account_key(AccountKind.borrower_payout_clearing, loan_id, currency), credit_minor))
+    elif credit_minor < 0:
+        lines.append(debit(account_key(AccountKind.borrower_payout_clearing, loan_id, currency), -credit_minor))
+    return post(session, memo=f"Repayment of loan {loan_id} ({reference})", idempotency_key=f"repayment:{reference}",
+                lines=lines)
+
+
+def write_off(session: Session, *, loan_id: uuid.UUID, provider_id: uuid.UUID, principal_minor: int,
+              currency: str) -> JournalEntry:
+    """The provider bears the loss of the principal still owed: Dr provider_loans / Cr
+    loan_receivable. Idempotent per loan (``write-off:<loan>``)."""
+    principal_minor = _amount(principal_minor)
+    return post(session, memo=f"Write-off of loan {loan_id}", idempotency_key=f"write-off:{loan_id}", lines=[
+        debit(account_key(AccountKind.provider_loans, provider_id, currency), principal_minor),
+        credit(account_key(AccountKind.loan_receivable, loan_id, currency), principal_minor)])
+
+
 def entry_for_payout(session: Session, gateway: str | None, reference: str) -> JournalEntry | None:
     """The settle_payout entry of a payout reference, if it was posted."""
     if not gateway:

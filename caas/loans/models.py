@@ -7,7 +7,11 @@ import uuid
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Date, Enum, ForeignKey, Integer, Numeric, String, Uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Date, DateTime, Enum, ForeignKey, Index, Integer, Numeric, String, Text, Uuid, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caas.core.extensions import db
@@ -27,6 +31,7 @@ class Loan(IdMixin, TenantMixin, TimestampMixin, db.Model):
     the payout, so the borrower receives ``principal - fee`` and repays the schedule on the principal."""
 
     __tablename__ = "loans"
+    __table_args__ = (Index("ix_loans_servicing", "status", postgresql_where=text("status = 'active'")),)
     application_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("applications.id"), unique=True)
     bid_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("bids.id"), unique=True)
     provider_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("providers.id"), index=True)
@@ -45,6 +50,13 @@ class Loan(IdMixin, TenantMixin, TimestampMixin, db.Model):
     total_repayable_minor: Mapped[int] = mapped_column(BigInteger)
     start_date: Mapped[date] = mapped_column(Date)
     maturity_date: Mapped[date] = mapped_column(Date)
+    # servicing: maintained by the daily job (caas.loans.servicing) and by payments
+    days_past_due: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    bucket: Mapped[str] = mapped_column(String(10), default="current", server_default="current")
+    credit_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # overpayment held
+    serviced_on: Mapped[date | None] = mapped_column(Date)
+    collections_since: Mapped[date | None] = mapped_column(Date)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     provider = relationship("Provider", lazy="joined")
     installments = relationship("LoanInstallment", order_by="LoanInstallment.number", lazy="selectin")
 
@@ -58,4 +70,44 @@ class LoanInstallment(TenantMixin, db.Model):
     interest_minor: Mapped[int] = mapped_column(BigInteger)
     total_minor: Mapped[int] = mapped_column(BigInteger)
     balance_minor: Mapped[int] = mapped_column(BigInteger)  # principal outstanding after this instalment
-    paid_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    paid_minor: Mapped[int] = mapped_column(BigInteger, default=0)  # everything paid against this instalment
+    paid_principal_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    paid_interest_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    fees_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # late fees charged
+    paid_fees_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    reminded_on: Mapped[date | None] = mapped_column(Date)
+    missed_on: Mapped[date | None] = mapped_column(Date)
+    paid_on: Mapped[date | None] = mapped_column(Date)
+
+    @property
+    def outstanding_minor(self) -> int:
+        return self.total_minor + self.fees_minor - self.paid_minor
+
+
+class Repayment(IdMixin, TenantMixin, TimestampMixin, db.Model):
+    """Money the borrower paid (or that was charged) towards a loan, and where it went."""
+
+    __tablename__ = "repayments"
+    loan_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("loans.id"), index=True)
+    reference: Mapped[str] = mapped_column(String(100), unique=True)
+    source: Mapped[str] = mapped_column(String(12))  # portal | auto_debit | api
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | succeeded | failed
+    currency: Mapped[str] = mapped_column(String(3))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    gateway: Mapped[str | None] = mapped_column(String(32))
+    gateway_id: Mapped[str | None] = mapped_column(String(100))
+    allocation: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    received_on: Mapped[date | None] = mapped_column(Date)
+
+
+class BucketChange(IdMixin, TenantMixin, db.Model):
+    """A loan moving between delinquency buckets, as the daily job saw it."""
+
+    __tablename__ = "loan_bucket_changes"
+    __table_args__ = {"comment": "append-only: delinquency bucket history"}
+    loan_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("loans.id"), index=True)
+    from_bucket: Mapped[str] = mapped_column(String(10))
+    to_bucket: Mapped[str] = mapped_column(String(10))
+    days_past_due: Mapped[int] = mapped_column(Integer)
+    on: Mapped[date] = mapped_column(Date)

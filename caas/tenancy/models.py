@@ -75,6 +75,11 @@ class CreditPolicy(db.Model):
     auto_decline_below_grade: Mapped[str] = mapped_column(String(1))
     bidding_window_hours: Mapped[int] = mapped_column(Integer)
     acceptance_window_hours: Mapped[int] = mapped_column(Integer, default=48, server_default="48")
+    # servicing (the repayments issue): reminder lead time, one late fee per missed instalment,
+    # when a loan enters collections, what happens to an overpayment
+    reminder_days: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
+    late_fee_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    collections_days_past_due: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
     write_off_days_past_due: Mapped[int] = mapped_column(Integer)
     reference_annual_rate: Mapped[Decimal] = mapped_column(Numeric(7, 6))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"),
@@ -92,6 +97,9 @@ class ProviderAccess(db.Model):
     client_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("clients.id"), primary_key=True)
     provider_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("providers.id"), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+    # the platform's commission on the interest and fees the borrower pays on this network's loans
+    commission_rate: Mapped[Decimal] = mapped_column(Numeric(5, 4), default=Decimal("0.1000"),
+                                                     server_default="0.1000")
     provider: Mapped["Provider"] = relationship(lazy="joined")
 
 
