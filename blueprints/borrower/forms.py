@@ -64,3 +64,10 @@ class BankAccountForm(FlaskForm):
                                                                Length(max=34)])
     account_name = StringField("Name on the account", validators=[DataRequired(message="Enter the name on the account."),
                                                                   Length(max=200)])
+
+
+class PayForm(FlaskForm):
+    kind = SelectField("What to pay", choices=[("instalment", "What is due now (or the next instalment)"),
+                                               ("partial", "Another amount"), ("payoff", "Pay off the loan today")],
+                       default="instalment")
+    amount = DecimalField("Amount (for another amount)", places=None, validators=[Optional()])

@@ -10,7 +10,8 @@ from flask import abort, current_app, flash, g, redirect, render_template, reque
 from flask_login import current_user
 
 from blueprints.borrower import bp
-from blueprints.borrower.forms import AcceptOfferForm, BankAccountForm, ConfirmForm, ConsentForm, DocumentForm, IncomeForm, ProfileForm, TermsForm
+from blueprints.borrower.forms import (AcceptOfferForm, BankAccountForm, ConfirmForm, ConsentForm, DocumentForm,
+                                     IncomeForm, PayForm, ProfileForm, TermsForm)
 from blueprints.common import actor, redirect_after_post, render, wants_partial
 from blueprints.forms_util import apply_error
 from caas.core.errors import DomainError
@@ -19,6 +20,7 @@ from caas.credit import applications, consents, documents, notifications, profil
 from caas.credit.applications import Terms
 from caas.credit.models import ApplicationStatus as S
 from caas.loans import operations as loans
+from caas.loans import repayments
 from caas.market import acceptance, listings
 from caas.payments import payouts
 from caas.payments import service as payment_service
@@ -320,13 +322,57 @@ def offer_accept(application_id: uuid.UUID, bid_id: uuid.UUID):
                            account=payouts.bank_account_for(db.session, current_user.id, bid.currency)), (422 if request.method == "POST" else 200)
 
 
-@bp.route("/loans/<uuid:loan_id>")
-def loan_page(loan_id: uuid.UUID):
+def _my_loan(loan_id: uuid.UUID):
     try:
-        loan = loans.get(db.session, loan_id, borrower_id=current_user.id)
+        return loans.get(db.session, loan_id, borrower_id=current_user.id)
     except DomainError:
         abort(404)
-    return render_template("borrower/loan.html", loan=loan, payout=payouts.for_loan(db.session, loan.id))
+
+
+def _loan_page(loan, form, status=200):
+    today = date.today()
+    where = repayments.position(db.session, loan, today) if loan.status.value == "active" else None
+    return render_template("borrower/loan.html", loan=loan, payout=payouts.for_loan(db.session, loan.id),
+                           where=where, today=today, form=form, history=repayments.history(db.session, loan.id),
+                           rows=repayments.installments(db.session, loan)), status
+
+
+@bp.route("/loans/<uuid:loan_id>")
+def loan_page(loan_id: uuid.UUID):
+    return _loan_page(_my_loan(loan_id), PayForm(formdata=None))
+
+
+@bp.route("/loans/<uuid:loan_id>/pay", methods=["POST"])
+def loan_pay(loan_id: uuid.UUID):
+    """Pay now through the gateway's charge flow (the sandbox charges at once in development); the
+    gateway's webhook confirms it again, and is applied once."""
+    loan = _my_loan(loan_id)
+    form = PayForm()
+    if not form.validate_on_submit():
+        return _loan_page(loan, form, 422)
+    today = date.today()
+    try:
+        locked = repayments.lock_loan(db.session, loan.id)
+        amount = None
+        if form.kind.data == "partial" and form.amount.data is not None:
+            amount = applications.amount_to_minor(form.amount.data, locked.currency)
+        amount = repayments.quote(db.session, locked, form.kind.data, today, amount)
+        repayment = repayments.start(db.session, locked, amount, "portal")
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        apply_error(form, exc, {"kind": "kind"})
+        return _loan_page(loans.get(db.session, loan_id), form, 422)
+    done = repayments.charge(db.session, repayment, payment_service.router(),
+                             authorization_code="sandbox-checkout", email=current_user.email, on=today)
+    db.session.commit()
+    if done.status == "succeeded":
+        flash(f"Thank you: {from_minor(done.amount_minor, done.currency):,} {done.currency} received.", "success")
+    elif done.status == "failed":
+        flash(f"The payment did not go through: {done.failure_reason}", "error")
+    else:
+        flash("Your payment is being confirmed by the bank.", "info")
+    return redirect(url_for("borrower.loan_page", loan_id=loan_id))
 
 
 @bp.route("/notifications/read", methods=["POST"])

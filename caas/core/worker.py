@@ -21,6 +21,7 @@ PERIODIC = [
     ("caas.events.jobs.requeue_stalled", "events", "WEBHOOK_REQUEUE_INTERVAL"),
     ("caas.market.jobs.sweep_deadlines", "default", "MARKET_SWEEP_INTERVAL"),
     ("caas.payments.jobs.reconcile_payouts", "payouts", "PAYOUT_RECONCILE_INTERVAL"),
+    ("caas.loans.jobs.service_today", "default", "SERVICING_INTERVAL"),
 ]
 
 

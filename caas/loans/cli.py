@@ -178,3 +178,20 @@ def apr_command(advance, advance_on, payments_path, fee, unit_period, as_json) -
         # A whole number for every regular unit period; 365/days for a single-payment term in days.
         "periods_per_year": int(per_year) if per_year == per_year.to_integral_value() else float(round(per_year, 10)),
     }))
+
+
+@loans_cli.command("service")
+@click.option("--as-of", "as_of", default=None, help="the servicing date (YYYY-MM-DD); default today (UTC)")
+def service_command(as_of: str | None) -> None:
+    """Run the daily servicing of every active loan for one date (safe to repeat)."""
+    from datetime import datetime, timezone
+
+    from flask.cli import with_appcontext  # noqa: F401 — the app group gives us the context
+
+    from caas.core.extensions import db
+    from caas.loans import servicing
+
+    on = _date(as_of, "--as-of") if as_of else datetime.now(timezone.utc).date()
+    report = servicing.service(db.session, on)
+    click.echo(f"serviced {on}: {report.clients} clients, {report.loans} active loans, {report.reminders} reminders, "
+               f"{report.missed} missed, {report.collections} into collections, {report.written_off} written off")

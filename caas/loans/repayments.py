@@ -41,7 +41,8 @@ def lock_loan(session: Session, loan_id: uuid.UUID) -> Loan:
     return loan
 
 
-def _rows(session: Session, loan: Loan) -> list[LoanInstallment]:
+def installments(session: Session, loan: Loan) -> list[LoanInstallment]:
+    """The loan's instalments as the database has them now (never a stale loaded collection)."""
     return list(session.scalars(select(LoanInstallment).where(LoanInstallment.loan_id == loan.id)
                                 .order_by(LoanInstallment.number).execution_options(populate_existing=True)))
 
@@ -71,7 +72,7 @@ class Position:
 
 
 def position(session: Session, loan: Loan, on: date) -> Position:
-    rows = _rows(session, loan)
+    rows = installments(session, loan)
     open_rows = [r for r in rows if r.outstanding_minor > 0]
     overdue = sum(r.outstanding_minor for r in open_rows if r.due_date < on)
     upcoming = [r for r in open_rows if r.due_date >= on]
@@ -161,7 +162,7 @@ def _commission_rate(session: Session, loan: Loan) -> Decimal:
 
 
 def _apply(session: Session, loan: Loan, repayment: Repayment, on: date) -> None:
-    rows = _rows(session, loan)
+    rows = installments(session, loan)
     by_number = {r.number: r for r in rows}
     money = repayment.amount_minor + loan.credit_minor
     loan.credit_minor = 0
@@ -171,7 +172,10 @@ def _apply(session: Session, loan: Loan, repayment: Repayment, on: date) -> None
         lines, waived = _payoff_lines(loan, rows, on)
         credit = money - sum(amount for _, _, amount in lines)
     else:
-        allocation = allocate(money, dues(loan, rows), on=on, overpayment=Overpayment.REDUCE_TERM)
+        # Paid ahead of time, a payment goes to the next instalment first (its interest included),
+        # and only what exceeds it shortens the loan from the end (the maths' reduce-term rule).
+        first_open = min((r.due_date for r in rows if r.outstanding_minor > 0), default=on)
+        allocation = allocate(money, dues(loan, rows), on=max(on, first_open), overpayment=Overpayment.REDUCE_TERM)
         lines = [(line.number, line.component, line.amount_minor) for line in allocation.lines]
         credit = allocation.credit_minor
     totals = {c: 0 for c in Component}

@@ -416,7 +416,21 @@ def handle_webhook(session: Session, event: WebhookEvent, now: datetime) -> str:
         session.commit()
         return "duplicate"
     outcome = "ignored"
-    if event.reference and event.status is not None:
+    if event.reference and event.status is not None and event.reference.startswith("caas-rp-"):
+        client_id = session.execute(text("SELECT caas_repayment_client(:r)"), {"r": event.reference}).scalar()
+        if client_id is None:
+            outcome = "unknown_reference"
+        elif event.status in (TransferStatus.succeeded, TransferStatus.failed):
+            from caas.loans import repayments
+
+            with tenant.tenant_scope(client_id, session):
+                repayment = repayments.by_reference(session, event.reference)
+                repayments.settle(session, repayment.id, succeeded=event.status == TransferStatus.succeeded,
+                                  on=now.date(), gateway=event.gateway, gateway_id=event.gateway_id)
+                session.execute(text("UPDATE gateway_events SET outcome = 'applied' WHERE id = :i"), {"i": inserted})
+                session.commit()
+                return "applied"
+    elif event.reference and event.status is not None:
         client_id = session.execute(text("SELECT caas_payout_client(:r)"), {"r": event.reference}).scalar()
         if client_id is None:
             outcome = "unknown_reference"

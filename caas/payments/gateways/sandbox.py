@@ -178,6 +178,16 @@ class SandboxGateway(Gateway):
             "currency": result.currency, "id": result.gateway_id}}).encode()
         return {SIGNATURE_HEADER: self.sign(body)}, body
 
+    def build_charge_webhook(self, reference: str) -> tuple[dict[str, str], bytes]:
+        """A signed ``charge.*`` webhook for a charge made with ``charge_authorization``."""
+        record = self.store.get(f"charge:{reference}")
+        if record is None:
+            raise GatewayError(self.name, "not_found", f"no charge with reference {reference}", retryable=False)
+        body = json.dumps({"event": f"charge.{record['status']}", "data": {
+            "reference": reference, "status": record["status"], "amount": record["amount_minor"],
+            "currency": record["currency"], "id": record["gateway_id"]}}).encode()
+        return {SIGNATURE_HEADER: self.sign(body)}, body
+
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         signature = header(headers, SIGNATURE_HEADER) or ""
         if not hmac.compare_digest(self.sign(body).encode(), signature.strip().lower().encode()):
