@@ -274,3 +274,18 @@ def disbursements():
 
     rows = payouts.list_page(db.session, provider_id=_provider_id(), status=request.args.get("status") or None)
     return render_template("provider/disbursements.html", rows=rows)
+
+
+@bp.route("/portfolio")
+def portfolio():
+    """Outstanding, income, PAR30/PAR90, defaults, yield, expected vs received by month, loans."""
+    from datetime import date as _date
+
+    from caas.loans import portfolio as book
+
+    flows = book.cash_flow(db.session, _provider_id())
+    peak = max([max(m.expected_minor, m.received_minor) for m in flows] or [1]) or 1
+    return render_template("provider/portfolio.html", summaries=book.summary(db.session, _provider_id(), _date.today()),
+                           flows=flows, peak=peak,
+                           loans=book.loans_list(db.session, _provider_id(), status=request.args.get("status") or None,
+                                                 bucket=request.args.get("bucket") or None))

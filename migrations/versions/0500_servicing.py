@@ -89,11 +89,15 @@ def upgrade():
         rls.enable(op, table)
     op.create_index("ix_loans_servicing", "loans", ["status"], postgresql_where=sa.text("status = 'active'"))
     op.execute(LOOKUP)
+    own_loan = "loan_id IN (SELECT l.id FROM loans l WHERE l.provider_id = app_current_provider())"
+    for table in ("loan_installments", "repayments", "loan_bucket_changes"):
+        op.execute(rls.provider_policy_sql(table, own_loan))
 
 
 def downgrade():
     op.drop_index("ix_loans_servicing", table_name="loans")
     op.execute("DROP FUNCTION IF EXISTS caas_repayment_client(text)")
+    op.execute("DROP POLICY IF EXISTS provider_select ON loan_installments")
     op.drop_column('loans', 'closed_at')
     op.drop_column('loans', 'collections_since')
     op.drop_column('loans', 'serviced_on')
