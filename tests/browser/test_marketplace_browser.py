@@ -3,6 +3,7 @@ borrower sees both ranked by APR and accepts the better one, the loan page shows
 the losing provider sees its bid as lost."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
 import pytest
@@ -113,6 +114,17 @@ def test_two_providers_bid_and_the_borrower_accepts_the_better_offer(browser, li
     admin.get_by_test_id("nav").get_by_role("link", name="Payouts").click()
     row = admin.get_by_test_id("payout-row").filter(has_text="769,230.00 NGN")  # 777,000 less the 1% fee
     assert row.get_by_test_id("payout-status").inner_text() == "succeeded"
+
+    # the borrower pays the first instalment (sandbox charge) and sees it paid; the winning lender
+    # sees the repayment in its portfolio
+    borrower.get_by_role("button", name=re.compile("^Pay ")).click()
+    borrower.get_by_text("received.").wait_for()
+    marks = borrower.get_by_test_id("row-mark")
+    assert marks.nth(0).inner_text() == "paid" and marks.nth(1).inner_text() == "due next"
+    assert borrower.get_by_test_id("payment-row").count() == 1
+    baobab.get_by_test_id("nav").get_by_role("link", name="Portfolio").click()
+    assert baobab.get_by_test_id("portfolio-loan").count() == 1
+    assert baobab.get_by_test_id("interest-NGN").inner_text() != "0.00 NGN"
 
     acme.goto(f"{live_server}/provider/bids")
     statuses = acme.get_by_test_id("bid-row").filter(has_text="777,000.00").get_by_test_id("bid-status")
