@@ -74,6 +74,8 @@ class Config:
     MARKET_SWEEP_INTERVAL = int(os.environ.get("MARKET_SWEEP_INTERVAL", "60"))  # seconds; deadline safety net
     PAYOUT_RECONCILE_INTERVAL = int(os.environ.get("PAYOUT_RECONCILE_INTERVAL", "300"))
     SERVICING_INTERVAL = int(os.environ.get("SERVICING_INTERVAL", "3600"))  # the daily job, repeated safely
+    # Auto-debit: days after the due date on which an unpaid instalment is charged (0 = the due date).
+    AUTO_DEBIT_RETRY_DAYS = os.environ.get("AUTO_DEBIT_RETRY_DAYS", "0,1,3,7")
     # Who keeps the origination fee withheld from a payout: "provider" (the lender's income) or "platform".
     ORIGINATION_FEE_TO = os.environ.get("ORIGINATION_FEE_TO", "provider")
     # Gateways as JSON: {"paystack": {"secret_key": "...", "base_url": "..."}, ...}; unset means the

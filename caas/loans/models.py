@@ -10,12 +10,12 @@ from decimal import Decimal
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, DateTime, Enum, ForeignKey, Index, Integer, Numeric, String, Text, Uuid, text
+from sqlalchemy import BigInteger, Date, DateTime, Enum, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, Uuid, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caas.core.extensions import db
-from caas.core.models import IdMixin, TenantMixin, TimestampMixin
+from caas.core.models import IdMixin, TenantMixin, TimestampMixin, utcnow_column
 
 
 class LoanStatus(str, enum.Enum):
@@ -88,6 +88,8 @@ class Repayment(IdMixin, TenantMixin, TimestampMixin, db.Model):
     """Money the borrower paid (or that was charged) towards a loan, and where it went."""
 
     __tablename__ = "repayments"
+    __table_args__ = (UniqueConstraint("loan_id", "installment_number", "attempt",
+                                       name="uq_repayments_auto_debit_attempt"),)
     loan_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("loans.id"), index=True)
     reference: Mapped[str] = mapped_column(String(100), unique=True)
     source: Mapped[str] = mapped_column(String(12))  # portal | auto_debit | api
@@ -99,6 +101,49 @@ class Repayment(IdMixin, TenantMixin, TimestampMixin, db.Model):
     allocation: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     failure_reason: Mapped[str | None] = mapped_column(Text)
     received_on: Mapped[date | None] = mapped_column(Date)
+    installment_number: Mapped[int | None] = mapped_column(Integer)  # auto-debit: the instalment it collects
+    attempt: Mapped[int | None] = mapped_column(Integer)  # auto-debit: 1 on the due date, then the retries
+
+
+class PaymentAuthorization(IdMixin, TenantMixin, db.Model):
+    """A borrower's standing authority to charge a card or mandate: the gateway's token only,
+    never a card number. Revoked ones are kept."""
+
+    __tablename__ = "payment_authorizations"
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id"), index=True)
+    gateway: Mapped[str] = mapped_column(String(32))
+    authorization_code: Mapped[str] = mapped_column(String(200))
+    label: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = utcnow_column()
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class HardshipRequest(IdMixin, TenantMixin, TimestampMixin, db.Model):
+    __tablename__ = "hardship_requests"
+    loan_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("loans.id"), index=True)
+    borrower_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    plan: Mapped[str] = mapped_column(String(10))  # holiday | extension
+    periods: Mapped[int] = mapped_column(Integer)
+    affordability: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | approved | declined
+    decided_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class CollectionNote(IdMixin, TenantMixin, db.Model):
+    """An agent's log on a loan in collections: a contact, or a promise to pay by a date."""
+
+    __tablename__ = "collection_notes"
+    __table_args__ = {"comment": "append-only: collections log"}
+    loan_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("loans.id"), index=True)
+    author_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # None: logged by the system
+    kind: Mapped[str] = mapped_column(String(10))  # contact | promise
+    note: Mapped[str] = mapped_column(Text)
+    promised_on: Mapped[date | None] = mapped_column(Date)
+    promised_minor: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = utcnow_column()
 
 
 class BucketChange(IdMixin, TenantMixin, db.Model):

@@ -6,6 +6,8 @@
 3. the first missed day of an instalment: ``credit.repayment.missed``, a notice, and the policy's
    late fee charged to that instalment, once;
 4. collections from the policy's days past due: ``credit.collection.initiated``, once per loan;
+0. (first) auto-debit of what is due under the borrower's authorisation, on the due date and the
+   retry days after it (``caas.loans.collections.auto_debit``; a gateway call per due loan);
 5. write-off at the policy's days past due: the loan ``written_off`` and the provider's loss
    posted in the ledger (a few loans a day: done per loan).
 
@@ -26,6 +28,7 @@ from caas.core import tenant
 from caas.events import outbox
 from caas.events.outbox import DISPATCH_EVENT
 from caas.ledger import operations as ledger
+from caas.loans import collections
 from caas.loans.models import Loan, LoanInstallment, LoanStatus
 from caas.money import format_minor, from_minor
 from caas.tenancy.models import Client
@@ -107,6 +110,7 @@ class Report:
     missed: int = 0
     collections: int = 0
     written_off: int = 0
+    auto_debits: int = 0
     events: list[str] = field(default_factory=list, repr=False)
 
 
@@ -178,6 +182,18 @@ def _write_off(session: Session, loan_id: uuid.UUID, on: date) -> int:
     return 1
 
 
+def _auto_debit_settings():
+    """The payment router and the retry days, from the app's configuration (none outside an app)."""
+    from flask import current_app, has_app_context
+
+    if not has_app_context():
+        return None, collections.DEFAULT_RETRY_DAYS
+    from caas.payments import service as payment_service
+
+    days = tuple(int(d) for d in str(current_app.config.get("AUTO_DEBIT_RETRY_DAYS", "0,1,3,7")).split(",") if d.strip())
+    return payment_service.router(), days or collections.DEFAULT_RETRY_DAYS
+
+
 def service(session: Session, on: date) -> Report:
     """Every tenant, one transaction each (committed)."""
     total = Report(on)
@@ -185,11 +201,14 @@ def service(session: Session, on: date) -> Report:
     with tenant.all_tenants_scope(session):
         client_ids = session.scalars(select(Client.id).order_by(Client.created_at)).all()
     session.rollback()
+    router, retry_days = _auto_debit_settings()
     for client_id in client_ids:
         with tenant.tenant_scope(client_id, session):
+            debits = collections.auto_debit(session, router, on, retry_days) if router is not None else 0
             report = service_tenant(session, on)
+            report.auto_debits = debits
             session.commit()
         total.clients += 1
-        for name in ("loans", "reminders", "missed", "collections", "written_off"):
+        for name in ("loans", "reminders", "missed", "collections", "written_off", "auto_debits"):
             setattr(total, name, getattr(total, name) + getattr(report, name))
     return total
