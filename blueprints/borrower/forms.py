@@ -71,3 +71,11 @@ class PayForm(FlaskForm):
                                                ("partial", "Another amount"), ("payoff", "Pay off the loan today")],
                        default="instalment")
     amount = DecimalField("Amount (for another amount)", places=None, validators=[Optional()])
+
+
+class HardshipForm(FlaskForm):
+    reason = TextAreaField("What has changed?", validators=[DataRequired(message="Tell us in a sentence."),
+                                                           Length(max=2000)])
+    plan = SelectField("What would help", choices=[("holiday", "A payment holiday"),
+                                                   ("extension", "Smaller payments over a longer term")])
+    periods = IntegerField("For how many months", default=2, validators=[DataRequired()])

@@ -8,10 +8,11 @@ from datetime import date, datetime, timezone
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
+from sqlalchemy import select
 
 from blueprints.borrower import bp
 from blueprints.borrower.forms import (AcceptOfferForm, BankAccountForm, ConfirmForm, ConsentForm, DocumentForm,
-                                     IncomeForm, PayForm, ProfileForm, TermsForm)
+                                     HardshipForm, IncomeForm, PayForm, ProfileForm, TermsForm)
 from blueprints.common import actor, redirect_after_post, render, wants_partial
 from blueprints.forms_util import apply_error
 from caas.core.errors import DomainError
@@ -21,6 +22,7 @@ from caas.credit.applications import Terms
 from caas.credit.models import ApplicationStatus as S
 from caas.loans import operations as loans
 from caas.loans import repayments
+from caas.loans.models import HardshipRequest
 from caas.market import acceptance, listings
 from caas.payments import payouts
 from caas.payments import service as payment_service
@@ -329,12 +331,18 @@ def _my_loan(loan_id: uuid.UUID):
         abort(404)
 
 
-def _loan_page(loan, form, status=200):
+def _loan_page(loan, form, status=200, hardship_form=None):
     today = date.today()
     where = repayments.position(db.session, loan, today) if loan.status.value == "active" else None
+    from caas.loans import collections
+
+    hardship = db.session.scalar(select(HardshipRequest).where(HardshipRequest.loan_id == loan.id)
+                                 .order_by(HardshipRequest.created_at.desc()).limit(1))
     return render_template("borrower/loan.html", loan=loan, payout=payouts.for_loan(db.session, loan.id),
                            where=where, today=today, form=form, history=repayments.history(db.session, loan.id),
-                           rows=repayments.installments(db.session, loan)), status
+                           rows=repayments.installments(db.session, loan), confirm=ConfirmForm(),
+                           authorization=collections.authorization_for(db.session, current_user.id),
+                           hardship=hardship, hardship_form=hardship_form or HardshipForm(formdata=None)), status
 
 
 @bp.route("/loans/<uuid:loan_id>")
@@ -373,6 +381,54 @@ def loan_pay(loan_id: uuid.UUID):
     else:
         flash("Your payment is being confirmed by the bank.", "info")
     return redirect(url_for("borrower.loan_page", loan_id=loan_id))
+
+
+@bp.route("/loans/<uuid:loan_id>/auto-debit", methods=["POST"])
+def loan_auto_debit(loan_id: uuid.UUID):
+    """Authorise (or, with action=revoke, cancel) auto-debit. In development the sandbox returns a
+    token at once; a real gateway returns it after its card or mandate checkout."""
+    from caas.loans import collections
+
+    _my_loan(loan_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        if request.form.get("action") == "revoke":
+            collections.revoke(db.session, actor(), current_user.id)
+            message = "Auto-debit is cancelled."
+        else:
+            collections.authorize(db.session, actor(), current_user.id, g.client.id, gateway="sandbox",
+                                  authorization_code=f"AUTH_sandbox_{uuid.uuid4().hex[:12]}",
+                                  label="Sandbox card •••• 4242")
+            message = "Auto-debit is on: instalments are charged on their due dates."
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash(message, "success")
+    return redirect(url_for("borrower.loan_page", loan_id=loan_id))
+
+
+@bp.route("/loans/<uuid:loan_id>/hardship", methods=["POST"])
+def loan_hardship(loan_id: uuid.UUID):
+    from caas.loans import collections
+
+    loan = _my_loan(loan_id)
+    form = HardshipForm()
+    if form.validate_on_submit():
+        try:
+            collections.request_hardship(db.session, repayments.lock_loan(db.session, loan.id),
+                                         reason=form.reason.data, plan=form.plan.data, periods=form.periods.data,
+                                         on=date.today())
+        except DomainError as exc:
+            db.session.rollback()
+            apply_error(form, exc)
+        else:
+            db.session.commit()
+            flash("Your request is with our team. We will tell you the answer here.", "success")
+            return redirect(url_for("borrower.loan_page", loan_id=loan_id))
+    return _loan_page(loans.get(db.session, loan_id), PayForm(formdata=None), 422, hardship_form=form)
 
 
 @bp.route("/notifications/read", methods=["POST"])

@@ -46,3 +46,31 @@ def test_a_borrower_pays_the_next_instalment_and_sees_it_paid(client, db, loan):
         received = db.scalars(select(OutboxMessage).where(OutboxMessage.event_type == "credit.repayment.received")).all()
         assert len(received) == 1
         assert db.get(LoanInstallment, (loan_id, 1), populate_existing=True).paid_minor == 17_25
+
+
+def test_the_borrower_turns_auto_debit_on_and_off_and_asks_for_hardship(client, db, loan):  # noqa: F811
+    from caas.loans.models import HardshipRequest, PaymentAuthorization
+
+    client_, _, loan_id = loan
+    with tenant.tenant_scope(client_.id, db):
+        email = db.get(User, db.get(Loan, loan_id).borrower_id).email
+    base = f"/c/{client_.slug}"
+    login(client, email, factories.PASSWORD, path=f"{base}/login")
+    page_url = f"{base}/loans/{loan_id}"
+    on = post_form(client, f"{page_url}/auto-debit", {}, token_from=page_url)
+    assert on.status_code == 302 and "Sandbox card" in get(client, page_url).get_data(as_text=True)
+    post_form(client, f"{page_url}/auto-debit", {"action": "revoke"}, token_from=page_url)
+    with tenant.tenant_scope(client_.id, db):
+        [auth] = db.scalars(select(PaymentAuthorization)).all()
+        assert auth.revoked_at is not None and auth.authorization_code.startswith("AUTH_sandbox_")
+    short = post_form(client, f"{page_url}/hardship", {"reason": "ill", "plan": "holiday", "periods": "2"},
+                      token_from=page_url)
+    assert short.status_code == 422 and field_errors(short.get_data(as_text=True)) == {
+        "reason": ["Tell us in a sentence what has changed."]}
+    asked = post_form(client, f"{page_url}/hardship", {"reason": "I lost my job last week.", "plan": "holiday",
+                                                       "periods": "2"}, token_from=page_url)
+    assert asked.status_code == 302
+    with tenant.tenant_scope(client_.id, db):
+        request = db.scalar(select(HardshipRequest))
+    assert (request.plan, request.periods, request.status) == ("holiday", 2, "pending")
+    assert "is with our team" in get(client, page_url).get_data(as_text=True)
