@@ -1,0 +1,140 @@
+"""Collections for agents (client admins for their tenant, platform admins through the audited
+path): loans in collections, pending hardship requests, a loan's log with promises to pay, and the
+hardship decision."""
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import DateField, DecimalField, SelectField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from blueprints.admin import bp
+from blueprints.admin.payouts import _acting, _is_platform
+
+from blueprints.common import actor
+from blueprints.forms_util import apply_error
+from caas.core import tenant
+from caas.core.errors import DomainError
+from caas.core.extensions import db
+from caas.loans import collections, repayments
+from caas.loans.models import HardshipRequest, Loan
+from caas.money import to_minor
+from caas.tenancy import operations
+
+
+class NoteForm(FlaskForm):
+    kind = SelectField("Entry", choices=[("contact", "Contact"), ("promise", "Promise to pay")])
+    note = TextAreaField("What was said", validators=[DataRequired(message="Write what was said."), Length(max=2000)])
+    promised_on = DateField("Promised date", validators=[Optional()])
+    promised_amount = DecimalField("Promised amount", places=None, validators=[Optional()])
+
+
+class DecisionForm(FlaskForm):
+    outcome = SelectField("Decision", choices=[("approve", "Approve the new plan"), ("decline", "Decline")])
+    note = TextAreaField("Note to the file", validators=[DataRequired(message="Write a note that explains the decision."),
+                                                         Length(max=2000)])
+
+
+@bp.route("/collections")
+def collections_queue():
+    if _is_platform():
+        with operations.platform_access(db.session, actor(), client_id=None, reason="collections queue"):
+            loans = collections.in_collections(db.session)
+            hardship = collections.pending_hardship(db.session)
+            db.session.commit()
+    else:
+        loans = collections.in_collections(db.session)
+        hardship = collections.pending_hardship(db.session)
+    return render_template("admin/collections.html", loans=loans, hardship=hardship)
+
+
+def _loan_client(loan_id: uuid.UUID) -> uuid.UUID:
+    if _is_platform():
+        with tenant.all_tenants_scope(db.session):
+            found = tenant.get_visible(db.session, Loan, loan_id)
+        if found is None:
+            abort(404)
+        return found.client_id
+    return current_user.client_id
+
+
+def _page(loan_id: uuid.UUID, note_form=None, decision_form=None, status=200):
+    loan = tenant.get_visible(db.session, Loan, loan_id)
+    if loan is None:
+        abort(404)
+    today = date.today()
+    pending = db.session.scalar(select(HardshipRequest).where(HardshipRequest.loan_id == loan.id,
+                                                              HardshipRequest.status == "pending"))
+    return render_template("admin/loan_collections.html", loan=loan, today=today,
+                           rows=repayments.installments(db.session, loan),
+                           notes=collections.notes(db.session, loan.id, today), pending=pending,
+                           note_form=note_form or NoteForm(formdata=None),
+                           decision_form=decision_form or DecisionForm(formdata=None)), status
+
+
+@bp.route("/loans/<uuid:loan_id>", methods=["GET"])
+def loan_collections(loan_id: uuid.UUID):
+    client_id = _loan_client(loan_id)
+    with _acting(client_id, "loan in collections"):
+        response = _page(loan_id)
+        db.session.commit()
+    return response
+
+
+@bp.route("/loans/<uuid:loan_id>/notes", methods=["POST"])
+def loan_note(loan_id: uuid.UUID):
+    client_id = _loan_client(loan_id)
+    with _acting(client_id, "collections log"):
+        form = NoteForm()
+        if form.validate_on_submit():
+            try:
+                loan = tenant.get_visible(db.session, Loan, loan_id)
+                if loan is None:
+                    abort(404)
+                amount = to_minor(form.promised_amount.data, loan.currency) if form.promised_amount.data else None
+                collections.log(db.session, actor(), loan_id, kind=form.kind.data, note=form.note.data,
+                                promised_on=form.promised_on.data, promised_minor=amount)
+            except DomainError as exc:
+                db.session.rollback()
+                apply_error(form, exc, {"promised_minor": "promised_amount"})
+            else:
+                db.session.commit()
+                flash("Logged.", "success")
+                return redirect(url_for("admin.loan_collections", loan_id=loan_id))
+        return _page(loan_id, note_form=form, status=422)
+
+
+@bp.route("/hardship/<uuid:request_id>", methods=["POST"])
+def hardship_decide(request_id: uuid.UUID):
+    if _is_platform():
+        with tenant.all_tenants_scope(db.session):
+            found = tenant.get_visible(db.session, HardshipRequest, request_id)
+        if found is None:
+            abort(404)
+        client_id, loan_id = found.client_id, found.loan_id
+    else:
+        found = tenant.get_visible(db.session, HardshipRequest, request_id)
+        if found is None:
+            abort(404)
+        client_id, loan_id = current_user.client_id, found.loan_id
+    with _acting(client_id, "hardship decision"):
+        form = DecisionForm()
+        if form.validate_on_submit():
+            try:
+                collections.decide_hardship(db.session, actor(), request_id, form.outcome.data == "approve",
+                                            form.note.data, date.today())
+            except DomainError as exc:
+                db.session.rollback()
+                apply_error(form, exc)
+            else:
+                db.session.commit()
+                flash("Decision recorded; the borrower is told.", "success")
+                return redirect(url_for("admin.loan_collections", loan_id=loan_id))
+        return _page(loan_id, decision_form=form, status=422)
+
+
