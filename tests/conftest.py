@@ -149,6 +149,27 @@ def db(app):
 
 
 @pytest.fixture
+def committed(app, owner):
+    """The app's own session on its real engine (no test transaction): what the test commits is
+    really committed, so other threads and worker processes see it. Everything is truncated after."""
+    from caas.core import jobs, tenant
+    from caas.core.extensions import db as database
+    from tests.browser.conftest import truncate_all
+
+    ctx = app.app_context()
+    ctx.push()
+    database.session.remove()
+    try:
+        yield database.session
+    finally:
+        database.session.remove()
+        tenant.reset()
+        ctx.pop()
+        truncate_all(owner)
+        jobs.connection().flushdb()
+
+
+@pytest.fixture
 def client(app, db):
     return app.test_client()
 

@@ -23,24 +23,6 @@ from tests.market.world import bid_input, lender, open_application
 ROUNDS = 4
 
 
-@pytest.fixture
-def committed(app, owner):
-    """The app's own engine (no test transaction): what threads commit is really committed."""
-    from caas.core import jobs
-
-    ctx = app.app_context()
-    ctx.push()
-    database.session.remove()
-    try:
-        yield database.session
-    finally:
-        database.session.remove()
-        tenant.reset()
-        ctx.pop()
-        truncate_all(owner)
-        jobs.connection().flushdb()
-
-
 def _world(session, providers: int = 2):
     client = factories.client(session)
     lenders = [lender(session, client, funds_minor=1_000_000_00) for _ in range(providers)]

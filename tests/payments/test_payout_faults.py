@@ -55,22 +55,6 @@ SEED = int(os.environ.get("PAYOUT_FAULTS_SEED", "0")) or random.randrange(1, 10*
 # --- fixtures ---------------------------------------------------------------------------------------
 
 @pytest.fixture
-def committed(app, owner):
-    """The app's own engine (no test transaction): what the test commits, the worker processes see."""
-    ctx = app.app_context()
-    ctx.push()
-    database.session.remove()
-    try:
-        yield database.session
-    finally:
-        database.session.remove()
-        tenant.reset()
-        ctx.pop()
-        truncate_all(owner)
-        jobs.connection().flushdb()
-
-
-@pytest.fixture
 def paystack_router(fake):
     """In this process (acceptance, reconciliation): NGN goes to the fake Paystack, as in the workers."""
     fake.outcome[ACCOUNT] = "success"  # a new transfer to this account succeeds at once
