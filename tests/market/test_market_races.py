@@ -17,7 +17,6 @@ from caas.loans.models import Loan
 from caas.market import acceptance, bids
 from caas.market.models import Bid, BidStatus
 from tests import factories
-from tests.browser.conftest import truncate_all
 from tests.market.world import bid_input, lender, open_application
 
 ROUNDS = 4

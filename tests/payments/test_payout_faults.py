@@ -39,7 +39,6 @@ from caas.payments import payouts, service
 from caas.payments.gateways import PaystackGateway
 from caas.payments.routing import Router
 from tests import factories
-from tests.browser.conftest import truncate_all
 from tests.market.world import bid_input, lender, open_application
 from tests.payments.conftest import SECRETS
 
