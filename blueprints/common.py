@@ -66,9 +66,8 @@ def home_url_for(user) -> str:
 
 def money(minor: int | None, currency: str | None, *, code: bool = True) -> str:
     """Template filter: 25000000, "NGN" → "250,000.00 NGN" (exact, from the integer minor units)."""
-    from caas.money import from_minor
+    from caas.money import describe
 
     if minor is None or not currency:
         return "—"
-    text = f"{from_minor(int(minor), currency):,}"
-    return f"{text} {currency}" if code else text
+    return describe(int(minor), currency, with_code=code)

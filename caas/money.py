@@ -136,6 +136,12 @@ def format_minor(amount_minor: int, currency: str, *, with_code: bool = False) -
     return f"{text} {normalise_currency(currency)}" if with_code else text
 
 
+def describe(amount_minor: int, currency: str, *, with_code: bool = True) -> str:
+    """For people: thousands separators, exact: ``describe(25000000, "NGN") == "250,000.00 NGN"``."""
+    text = f"{from_minor(amount_minor, currency):,}"
+    return f"{text} {normalise_currency(currency)}" if with_code else text
+
+
 @dataclass(frozen=True, slots=True)
 class Money:
     """An amount in minor units of one currency. Immutable; arithmetic refuses mixed currencies."""

@@ -26,7 +26,7 @@ from caas.loans.models import HardshipRequest
 from caas.market import acceptance, listings
 from caas.payments import payouts
 from caas.payments import service as payment_service
-from caas.money import from_minor
+from caas.money import describe, from_minor
 
 STEPS = ("terms", "income", "review")
 STEP_TITLES = {"terms": "Amount and term", "income": "Your income", "review": "Review and submit"}
@@ -375,7 +375,7 @@ def loan_pay(loan_id: uuid.UUID):
                              authorization_code="sandbox-checkout", email=current_user.email, on=today)
     db.session.commit()
     if done.status == "succeeded":
-        flash(f"Thank you: {from_minor(done.amount_minor, done.currency):,} {done.currency} received.", "success")
+        flash(f"Thank you: {describe(done.amount_minor, done.currency)} received.", "success")
     elif done.status == "failed":
         flash(f"The payment did not go through: {done.failure_reason}", "error")
     else:

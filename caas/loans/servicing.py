@@ -30,7 +30,7 @@ from caas.events.outbox import DISPATCH_EVENT
 from caas.ledger import operations as ledger
 from caas.loans import collections
 from caas.loans.models import Loan, LoanInstallment, LoanStatus
-from caas.money import format_minor, from_minor
+from caas.money import describe, format_minor
 from caas.tenancy.models import Client
 
 BUCKET_SQL = """CASE WHEN {d} <= 0 THEN 'current' WHEN {d} <= 30 THEN '1-30' WHEN {d} <= 60 THEN '31-60'
@@ -126,10 +126,6 @@ class Report:
     events: list[str] = field(default_factory=list, repr=False)
 
 
-def _money(minor: int, currency: str) -> str:
-    return f"{from_minor(int(minor), currency):,} {currency}"
-
-
 def _emit(session: Session, client_id: uuid.UUID, event_type: str, rows, notice) -> int:
     """Events (and borrower notices) for the rows a step marked, in two statements."""
     import json
@@ -164,12 +160,12 @@ def service_tenant(session: Session, on: date) -> Report:
     report.loans, report.bucket_changes = session.execute(DPD, {"on": on}).one()
     reminded = session.execute(REMIND, {"on": on}).all()
     report.reminders = _emit(session, tenant.current_client_id(), "credit.repayment.due", reminded,
-                             lambda n, due, amount, cur: f"Reminder: instalment {n} of {_money(amount, cur)} "
+                             lambda n, due, amount, cur: f"Reminder: instalment {n} of {describe(int(amount), cur)} "
                                                          f"is due on {due:%d %b %Y}.")
     missed = session.execute(MISS, {"on": on}).all()  # a late fee adds to what is owed, not to DPD
     report.missed = _emit(session, tenant.current_client_id(), "credit.repayment.missed", missed,
                           lambda n, due, amount, cur: f"We did not receive instalment {n}, due on {due:%d %b %Y}. "
-                                                      f"Please pay {_money(amount, cur)} as soon as you can.")
+                                                      f"Please pay {describe(int(amount), cur)} as soon as you can.")
     collected = session.execute(COLLECT, {"on": on}).all()
     report.collections = _emit(session, tenant.current_client_id(), "credit.collection.initiated", collected, None)
     for loan_id in session.scalars(WRITE_OFF_DUE).all():

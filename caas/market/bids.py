@@ -25,7 +25,7 @@ from caas.ledger import operations as ledger
 from caas.market import criteria as criteria_ops
 from caas.market import listings
 from caas.market.models import Bid, BidStatus, Listing, ListingStatus
-from caas.money import format_minor, from_minor
+from caas.money import describe, format_minor
 
 MAX_RATE_PERCENT = Decimal(100)
 
@@ -121,9 +121,9 @@ def place(session: Session, actor: Actor, provider_id: uuid.UUID, listing_id: uu
         funds = ledger.provider_funds(session, provider_id, listing.currency)
         if funds.available_minor < listing.amount_minor:
             raise _refuse("insufficient_funds",
-                          f"Your available funds are {from_minor(funds.available_minor, listing.currency):,} "
-                          f"{listing.currency}, below the {from_minor(listing.amount_minor, listing.currency):,} "
-                          f"{listing.currency} this borrower needs. Fund your account first.")
+                          f"Your available funds are {describe(funds.available_minor, listing.currency)}, below the "
+                          f"{describe(listing.amount_minor, listing.currency)} this borrower needs. "
+                          "Fund your account first.")
         bid = session.scalar(select(Bid).where(Bid.listing_id == listing.id, Bid.provider_id == provider_id)
                              .with_for_update(of=Bid).execution_options(populate_existing=True))
         is_new = bid is None or bid.status == BidStatus.withdrawn

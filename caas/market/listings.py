@@ -20,7 +20,7 @@ from caas.credit.models import Application, ApplicationStatus as S, CreditDecisi
 from caas.credit.notifications import notify
 from caas.events import outbox
 from caas.market.models import Bid, BidStatus, Listing, ListingStatus, ProviderNotification
-from caas.money import from_minor
+from caas.money import describe, from_minor
 
 # Monthly net income bands in major units of the applicant's currency: a provider sees the band,
 # never the figure.
@@ -111,7 +111,7 @@ def close_open_bids(session: Session, listing: Listing, status: BidStatus, now: 
         bid.status = status
         bid.decided_at = now
         _notify_provider(session, bid, f"Your offer on listing {str(listing.id)[:8]} "
-                                       f"({from_minor(listing.amount_minor, listing.currency):,} {listing.currency}) "
+                                       f"({describe(listing.amount_minor, listing.currency)}) "
                                        f"{'lost' if status == BidStatus.rejected else 'expired'}: {why}.")
         closed.append(bid)
     return closed

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from caas.audit.operations import Actor, record
 from caas.core.errors import DomainError
-from caas.money import CURRENCY_EXPONENTS, from_minor
+from caas.money import CURRENCY_EXPONENTS, describe
 from caas.tenancy.models import CreditPolicy
 
 GRADES = ("A", "B", "C", "D", "E")
@@ -112,4 +112,4 @@ def save(session: Session, actor: Actor, client_id: uuid.UUID, values: PolicyInp
 
 
 def describe_amount(minor: int, currency: str) -> str:
-    return f"{from_minor(minor, currency):,} {currency}"
+    return describe(minor, currency)
