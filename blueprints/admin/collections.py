@@ -7,14 +7,13 @@ import uuid
 from datetime import date
 
 from flask import abort, flash, redirect, render_template, url_for
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import DateField, DecimalField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from blueprints.admin import bp
-from blueprints.admin.payouts import _acting, _is_platform
+from blueprints.admin.routes import acting_for, tenant_of
 
 from blueprints.common import actor
 from blueprints.forms_util import apply_error
@@ -24,7 +23,6 @@ from caas.core.extensions import db
 from caas.loans import collections, repayments
 from caas.loans.models import HardshipRequest, Loan
 from caas.money import to_minor
-from caas.tenancy import operations
 
 
 class NoteForm(FlaskForm):
@@ -42,25 +40,11 @@ class DecisionForm(FlaskForm):
 
 @bp.route("/collections")
 def collections_queue():
-    if _is_platform():
-        with operations.platform_access(db.session, actor(), client_id=None, reason="collections queue"):
-            loans = collections.in_collections(db.session)
-            hardship = collections.pending_hardship(db.session)
-            db.session.commit()
-    else:
+    with acting_for(None, "collections queue"):
         loans = collections.in_collections(db.session)
         hardship = collections.pending_hardship(db.session)
+        db.session.commit()
     return render_template("admin/collections.html", loans=loans, hardship=hardship)
-
-
-def _loan_client(loan_id: uuid.UUID) -> uuid.UUID:
-    if _is_platform():
-        with tenant.all_tenants_scope(db.session):
-            found = tenant.get_visible(db.session, Loan, loan_id)
-        if found is None:
-            abort(404)
-        return found.client_id
-    return current_user.client_id
 
 
 def _page(loan_id: uuid.UUID, note_form=None, decision_form=None, status=200):
@@ -79,8 +63,7 @@ def _page(loan_id: uuid.UUID, note_form=None, decision_form=None, status=200):
 
 @bp.route("/loans/<uuid:loan_id>", methods=["GET"])
 def loan_collections(loan_id: uuid.UUID):
-    client_id = _loan_client(loan_id)
-    with _acting(client_id, "loan in collections"):
+    with acting_for(tenant_of(Loan, loan_id), "loan in collections"):
         response = _page(loan_id)
         db.session.commit()
     return response
@@ -88,8 +71,7 @@ def loan_collections(loan_id: uuid.UUID):
 
 @bp.route("/loans/<uuid:loan_id>/notes", methods=["POST"])
 def loan_note(loan_id: uuid.UUID):
-    client_id = _loan_client(loan_id)
-    with _acting(client_id, "collections log"):
+    with acting_for(tenant_of(Loan, loan_id), "collections log"):
         form = NoteForm()
         if form.validate_on_submit():
             try:
@@ -111,18 +93,11 @@ def loan_note(loan_id: uuid.UUID):
 
 @bp.route("/hardship/<uuid:request_id>", methods=["POST"])
 def hardship_decide(request_id: uuid.UUID):
-    if _is_platform():
-        with tenant.all_tenants_scope(db.session):
-            found = tenant.get_visible(db.session, HardshipRequest, request_id)
-        if found is None:
-            abort(404)
-        client_id, loan_id = found.client_id, found.loan_id
-    else:
+    with acting_for(tenant_of(HardshipRequest, request_id), "hardship decision"):
         found = tenant.get_visible(db.session, HardshipRequest, request_id)
         if found is None:
             abort(404)
-        client_id, loan_id = current_user.client_id, found.loan_id
-    with _acting(client_id, "hardship decision"):
+        loan_id = found.loan_id
         form = DecisionForm()
         if form.validate_on_submit():
             try:

@@ -6,22 +6,16 @@ from __future__ import annotations
 import uuid
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 
 from blueprints.admin import bp
+from blueprints.admin.routes import acting_for, tenant_of
 from blueprints.borrower.forms import ConfirmForm
 from blueprints.common import actor, refuse
-from caas.core import tenant
 from caas.core.errors import DomainError
 from caas.core.extensions import db
 from caas.payments import payouts
+from caas.payments.models import Payout
 from caas.payments.states import PayoutState
-from caas.tenancy import operations
-from caas.tenancy.models import Role
-
-
-def _is_platform() -> bool:
-    return current_user.role == Role.platform_admin
 
 
 @bp.route("/payouts")
@@ -29,31 +23,16 @@ def payouts_list():
     status = request.args.get("status") or None
     gateway = request.args.get("gateway") or None
     flagged = request.args.get("flagged") == "1"
-    if _is_platform():
-        with operations.platform_access(db.session, actor(), client_id=None, reason="payouts list"):
-            rows = payouts.list_page(db.session, status=status, gateway=gateway, flagged=flagged)
-            db.session.commit()
-    else:
+    with acting_for(None, "payouts list"):
         rows = payouts.list_page(db.session, status=status, gateway=gateway, flagged=flagged)
+        db.session.commit()
     return render_template("admin/payouts.html", rows=rows, status=status, gateway=gateway, flagged=flagged,
                            states=[s.value for s in PayoutState])
 
 
-def _scoped(payout_id: uuid.UUID):
-    """The payout and the scope to act on it: a client admin only their own (others 404)."""
-    if _is_platform():
-        with tenant.all_tenants_scope(db.session):
-            found = tenant.get_visible(db.session, payouts.Payout, payout_id)
-        if found is None:
-            abort(404)
-        return found.client_id
-    return current_user.client_id
-
-
 @bp.route("/payouts/<uuid:payout_id>")
 def payout_detail(payout_id: uuid.UUID):
-    client_id = _scoped(payout_id)
-    with _acting(client_id, "payout detail"):
+    with acting_for(tenant_of(Payout, payout_id), "payout detail"):
         try:
             payout = payouts.get(db.session, payout_id)
         except DomainError:
@@ -66,8 +45,7 @@ def payout_detail(payout_id: uuid.UUID):
 
 @bp.route("/payouts/<uuid:payout_id>/retry", methods=["POST"])
 def payout_retry(payout_id: uuid.UUID):
-    client_id = _scoped(payout_id)
-    with _acting(client_id, "payout retry"):
+    with acting_for(tenant_of(Payout, payout_id), "payout retry"):
         try:
             payouts.retry(db.session, actor(), payout_id)
         except DomainError as exc:
@@ -77,18 +55,3 @@ def payout_retry(payout_id: uuid.UUID):
             flash("The payout is sent again as a new attempt.", "success")
     return redirect(url_for("admin.payout_detail", payout_id=payout_id))
 
-
-def _acting(client_id: uuid.UUID, reason: str):
-    """A platform admin acts for the payout's tenant through the audited path; a client admin is in
-    their own tenant already."""
-    if _is_platform():
-        return operations.platform_access(db.session, actor(), client_id=client_id, reason=reason)
-    return _noop()
-
-
-class _noop:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False

@@ -2,6 +2,7 @@
 tenant.py (a tenant's own pages) and audit.py."""
 from __future__ import annotations
 
+from contextlib import nullcontext
 from functools import wraps
 
 from flask import abort, g, render_template, request
@@ -11,6 +12,7 @@ from blueprints.admin import bp
 from blueprints.common import actor
 from blueprints.guards import require_roles
 from caas.core.extensions import db
+from caas.core.tenant import all_tenants_scope, get_visible
 from caas.tenancy import operations
 from caas.tenancy.models import Client, Role
 
@@ -48,6 +50,27 @@ def tenant_page(view):
             db.session.commit()
         return response
     return wrapper
+
+
+def acting_for(client_id, reason: str):
+    """The scope an admin view acts in. A platform admin goes through the audited platform_access
+    (one tenant, or with None a read across all); a client admin is in their own tenant already."""
+    if current_user.role == Role.platform_admin:
+        return operations.platform_access(db.session, actor(), client_id=client_id, reason=reason)
+    return nullcontext()
+
+
+def tenant_of(model, ident):
+    """The tenant that owns row ``ident`` of ``model``, to act on it: a platform admin finds it across
+    tenants (404 when there is none); a client admin acts in their own tenant, where another tenant's
+    row is invisible, so the view's own read answers 404."""
+    if current_user.role != Role.platform_admin:
+        return current_user.client_id
+    with all_tenants_scope(db.session):  # (``tenant`` here is the admin module of that name)
+        found = get_visible(db.session, model, ident)
+    if found is None:
+        abort(404)
+    return found.client_id
 
 
 @bp.context_processor
