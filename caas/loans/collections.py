@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from caas.audit.operations import Actor, record
@@ -194,7 +194,7 @@ def decide_hardship(session: Session, actor: Actor, request_id: uuid.UUID, appro
         "approved" if approve else "declined", actor.user_id, datetime.now(timezone.utc), note.strip())
     if approve:
         _replan(session, loan, found.plan, found.periods, on)
-    record(session, actor, f"hardship.{found.status[:-1] if found.status.endswith('d') else found.status}",
+    record(session, actor, "hardship.approve" if approve else "hardship.decline",
            client_id=loan.client_id, target_type="loan", target_id=loan.id,
            after={"plan": found.plan, "periods": found.periods, "note": found.note})
     notify(session, loan.client_id, loan.borrower_id,
@@ -270,17 +270,11 @@ def notes(session: Session, loan_id: uuid.UUID, today: date) -> list[tuple[Colle
     for row in rows:
         broken = False
         if row.kind == "promise" and row.promised_on and row.promised_on < today:
-            received = session.scalar(select(func_sum(Repayment.amount_minor)).where(
+            received = session.scalar(select(func.sum(Repayment.amount_minor)).where(
                 Repayment.loan_id == loan_id, Repayment.status == "succeeded",
                 Repayment.received_on >= row.created_at.date(), Repayment.received_on <= row.promised_on)) or 0
             broken = received < (row.promised_minor or 0)
         out.append((row, broken))
     return out
-
-
-def func_sum(column):
-    from sqlalchemy import func
-
-    return func.sum(column)
 
 
