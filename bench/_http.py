@@ -130,3 +130,35 @@ def load(port: int, request: RequestFactory | str, *, duration: float, concurren
 def line(label: str, figures: dict) -> str:
     return (f"{label:<16} {figures['requests']:>6} requests  p50 {figures['p50_ms']:>6} ms  "
             f"p95 {figures['p95_ms']:>6} ms  {figures['rps']:>7} req/s  errors {figures['errors']}")
+
+
+# --- database and Redis chores shared by the seeding benchmarks -----------------------------------
+
+def owner_dsn(owner_url: str) -> str:
+    """A plain libpq URL (postgresql://…) of the owner, for psycopg outside SQLAlchemy."""
+    from config import psycopg_url
+    from sqlalchemy.engine import make_url
+
+    return make_url(psycopg_url(owner_url)).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def flush_redis(redis_url: str) -> None:
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+
+
+def vacuum_analyze(dsn: str, tables) -> None:
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for table in tables:
+            conn.execute(f"VACUUM (ANALYZE) {table}")
+
+
+def drop_database(owner_url: str, database: str) -> None:
+    import psycopg
+
+    dsn = owner_dsn(owner_url).rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")

@@ -36,7 +36,7 @@ import time
 import uuid
 from urllib.parse import urlencode
 
-from bench._http import ROOT, gunicorn, line, load, prepare
+from bench._http import ROOT, drop_database, flush_redis, gunicorn, line, load, owner_dsn, prepare, vacuum_analyze
 
 DATABASE = "caas_bench_market"
 REDIS_DB = 13
@@ -59,10 +59,6 @@ STALE_AFTER_S = 300  # on a re-run, move the listings' times forward when the ne
 
 
 # --- Seeding (child process with the bench environment) --------------------------------------------
-
-def owner_dsn(url: str) -> str:
-    return re.sub(r"^postgresql\+psycopg://", "postgresql://", url)
-
 
 def client_plan() -> list[dict]:
     """20 clients: country, currency and how many applications each has (sums to APPLICATIONS)."""
@@ -288,14 +284,6 @@ def bulk_insert(dsn: str, entities: dict) -> None:
         conn.commit()
 
 
-def vacuum_analyze(dsn: str, tables=TABLES) -> None:
-    import psycopg
-
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        for table in tables:
-            conn.execute(f"VACUUM (ANALYZE) {table}")
-
-
 def state(dsn: str) -> dict:
     """What the database holds, read in the explicit all-tenants mode (works for any owner role)."""
     import psycopg
@@ -357,7 +345,7 @@ def set_up() -> None:
         t_entities = time.perf_counter() - started
         bulk_insert(dsn, entities)
         t_bulk = time.perf_counter() - started - t_entities
-        vacuum_analyze(dsn)
+        vacuum_analyze(dsn, TABLES)
         action = (f"seeded: entities through the operations {t_entities:.1f} s, bulk SQL {t_bulk:.1f} s, "
                   f"VACUUM ANALYZE {time.perf_counter() - started - t_entities - t_bulk:.1f} s")
     found = state(dsn)
@@ -503,20 +491,6 @@ def fetch(cookie: str, path: str, extra: dict[str, str] | None = None):
     return lambda _client, _n: ("GET", path, None, headers)
 
 
-def flush_redis(redis_url: str) -> None:
-    import redis
-
-    redis.Redis.from_url(redis_url).flushdb()
-
-
-def drop_database(owner_url: str) -> None:
-    import psycopg
-
-    dsn = owner_dsn(owner_url).rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-
-
 def child(env: dict, *args: str) -> subprocess.CompletedProcess:
     made = subprocess.run([sys.executable, "-m", "bench.marketplace", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True)
@@ -532,7 +506,7 @@ def main() -> None:
     seeded = json.loads(child(env, "set-up").stdout.strip().splitlines()[-1])
     if "partial" in seeded:
         print(f"incomplete earlier seed {seeded['partial']}: dropping {DATABASE} and seeding again", flush=True)
-        drop_database(env["DATABASE_URL"])
+        drop_database(env["DATABASE_URL"], DATABASE)
         env, _services = prepare(DATABASE, redis_db=REDIS_DB)
         seeded = json.loads(child(env, "set-up").stdout.strip().splitlines()[-1])
     print(f"data: {seeded['action']} ({seeded['seconds']} s); {seeded['clients']} clients, {seeded['providers']} "

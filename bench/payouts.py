@@ -251,13 +251,6 @@ def fresh_database(owner_url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
 
 
-def owner_dsn(owner_url: str) -> str:
-    from config import psycopg_url
-    from sqlalchemy.engine import make_url
-
-    return make_url(psycopg_url(owner_url)).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 class Pool:
     """The worker processes; a killed one is restarted at once."""
 
@@ -414,6 +407,8 @@ def main() -> None:
     router = counting_router(app.config["REDIS_URL"])
     service.use(router)
     rng = random.Random(SEED)
+    from bench._http import owner_dsn
+
     dsn = owner_dsn(found.database_url)
 
     seeding = time.monotonic()

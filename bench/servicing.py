@@ -51,7 +51,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._http import prepare  # noqa: E402
+from bench._http import drop_database, owner_dsn, prepare, vacuum_analyze  # noqa: E402
 
 DATABASE = "caas_bench_servicing"
 REDIS_DB = 2
@@ -73,10 +73,6 @@ SERVICING_EVENTS = ("credit.repayment.due", "credit.repayment.missed", "credit.c
 
 if SCENARIO not in ("backlog", "daily"):
     raise SystemExit("SCENARIO is backlog or daily")
-
-
-def owner_dsn(url: str) -> str:
-    return re.sub(r"^postgresql\+psycopg://", "postgresql://", url)
 
 
 def client_plan() -> list[dict]:
@@ -269,14 +265,6 @@ def bulk_insert(dsn: str, plan: list[dict]) -> None:
         conn.commit()
 
 
-def vacuum_analyze(dsn: str, tables) -> None:
-    import psycopg
-
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        for table in tables:
-            conn.execute(f"VACUUM (ANALYZE) {table}")
-
-
 def state(dsn: str) -> dict:
     import psycopg
 
@@ -294,14 +282,6 @@ def state(dsn: str) -> dict:
 def complete(found: dict) -> bool:
     return (found["clients"] == CLIENTS and found["providers"] == PROVIDERS and found["loans"] == LOANS
             and found["instalments"] == found["expected_instalments"] > 0)
-
-
-def drop_database(owner_url: str) -> None:
-    import psycopg
-
-    dsn = owner_dsn(owner_url).rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
 
 
 # --- the scenario's state before the run ----------------------------------------------------------------
@@ -581,7 +561,7 @@ def main() -> None:
     found = state(dsn)
     if not complete(found) and (found["clients"] or found["providers"] or found["loans"]):
         print(f"incomplete or different earlier seed {found}: dropping {DATABASE} and seeding again", flush=True)
-        drop_database(env["DATABASE_URL"])
+        drop_database(env["DATABASE_URL"], DATABASE)
         env, _services = prepare(DATABASE, redis_db=REDIS_DB)
         found = state(dsn)
     if complete(found):

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import uuid
 
-from bench._http import ROOT, gunicorn, line, load, prepare
+from bench._http import ROOT, flush_redis, gunicorn, line, load, prepare
 
 DURATION = float(os.environ.get("DURATION", "5"))
 WARM_UP = float(os.environ.get("WARM_UP", "2"))
@@ -50,12 +50,6 @@ def set_up_tenant() -> None:
                                    scopes=list(apikeys.SCOPES))
         db.session.commit()
     print(raw)
-
-
-def flush_redis(redis_url: str) -> None:
-    import redis
-
-    redis.Redis.from_url(redis_url).flushdb()
 
 
 def application_body(email: str) -> bytes:

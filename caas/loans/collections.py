@@ -17,7 +17,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
-
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
