@@ -165,7 +165,7 @@ def accept(session: Session, actor: Actor, *, application_id: uuid.UUID, bid_id:
                           signed_at=now))
     bid.status = BidStatus.accepted
     bid.decided_at = now
-    listings._notify_provider(session, bid, f"Your offer on listing {str(listing.id)[:8]} won: loan "
+    listings.notify_provider(session, bid, f"Your offer on listing {str(listing.id)[:8]} won: loan "
                                             f"{str(loan.id)[:8]} awaits disbursement.")
     listings.close_open_bids(session, listing, BidStatus.rejected, now, "the borrower accepted another offer",
                              keep=bid.id)

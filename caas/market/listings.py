@@ -94,7 +94,7 @@ def open_for_offers(session: Session, application: Application, decision: Credit
     return listing
 
 
-def _notify_provider(session: Session, bid: Bid, text: str) -> None:
+def notify_provider(session: Session, bid: Bid, text: str) -> None:
     session.add(ProviderNotification(id=uuid.uuid4(), provider_id=bid.provider_id, text=text[:400],
                                      link=f"/provider/bids?status={bid.status.value}"))
 
@@ -110,7 +110,7 @@ def close_open_bids(session: Session, listing: Listing, status: BidStatus, now: 
             continue
         bid.status = status
         bid.decided_at = now
-        _notify_provider(session, bid, f"Your offer on listing {str(listing.id)[:8]} "
+        notify_provider(session, bid, f"Your offer on listing {str(listing.id)[:8]} "
                                        f"({describe(listing.amount_minor, listing.currency)}) "
                                        f"{'lost' if status == BidStatus.rejected else 'expired'}: {why}.")
         closed.append(bid)
