@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Browser tests drive Debian's chromium through Playwright (executable_path); install it when missing.
+# System packages the tests need from Debian, installed when missing: chromium (browser tests drive
+# it through Playwright's executable_path) and Pango (WeasyPrint renders invoice and statement PDFs).
 set -euo pipefail
-if command -v chromium >/dev/null 2>&1; then exit 0; fi
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+ldconfig -p 2>/dev/null | grep -q "libpango-1.0.so.0" || missing+=(libpango-1.0-0 libpangoft2-1.0-0)
+if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" != "0" ]; then SUDO=sudo; else SUDO=""; fi
-echo "installing Debian's chromium for the browser tests"
+echo "installing from Debian for the tests: ${missing[*]}"
 $SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 command -v chromium
