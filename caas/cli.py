@@ -113,6 +113,9 @@ def register(app: Flask) -> None:
     from caas.loans.cli import loans_cli
 
     app.cli.add_command(loans_cli)
+    from caas.billing.cli import billing_cli
+
+    app.cli.add_command(billing_cli)
     from caas.screening.cli import sanctions_cli
     from caas.screening.commands import attach
 

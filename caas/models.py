@@ -4,7 +4,7 @@ from caas.events.models import OutboxMessage, WebhookEndpoint  # noqa: F401
 from caas.tenancy.models import (ApiKey, Client, CreditPolicy, Invitation, Provider,  # noqa: F401
                                  ProviderAccess, User)
 from caas.credit.models import (Application, ApplicationEvent, BorrowerProfile, Consent, CreditDecision,  # noqa: F401
-                                Document, IdempotentResponse, Notification, ReferralReview, ScoringModel, UsageEvent)
+                                Document, IdempotentResponse, Notification, ReferralReview, ScoringModel)
 from caas.screening.models import SanctionsList  # noqa: F401
 from caas.ledger.models import Account, AccountBalance, JournalEntry, JournalLine  # noqa: F401
 from caas.events.models import WebhookAttempt, WebhookDelivery  # noqa: F401
@@ -13,3 +13,5 @@ from caas.loans.models import Loan, LoanInstallment  # noqa: F401
 from caas.payments.models import BankAccount, GatewayEvent, Payout, PayoutCall, PayoutEvent  # noqa: F401
 from caas.loans.models import (BucketChange, CollectionNote, HardshipRequest, PaymentAuthorization,  # noqa: F401
                                Repayment)
+from caas.billing.models import (BillingRun, Invoice, InvoiceLine, InvoiceSequence, PriceBookEntry,  # noqa: F401
+                                 QuotaOverride, QuotaWarning, UsageEvent)

@@ -20,7 +20,8 @@ from caas.audit.operations import Actor
 from caas.core import tenant
 from caas.core.errors import DomainError, NotFound
 from caas.core.extensions import db, limiter
-from caas.credit import applications, consents, idempotency, profiles, usage
+from caas.billing import usage
+from caas.credit import applications, consents, idempotency, profiles
 from caas.credit.applications import Terms
 from caas.loans import operations as loans
 from caas.market import acceptance

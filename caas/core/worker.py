@@ -22,6 +22,7 @@ PERIODIC = [
     ("caas.market.jobs.sweep_deadlines", "default", "MARKET_SWEEP_INTERVAL"),
     ("caas.payments.jobs.reconcile_payouts", "payouts", "PAYOUT_RECONCILE_INTERVAL"),
     ("caas.loans.jobs.service_today", "default", "SERVICING_INTERVAL"),
+    ("caas.billing.jobs.schedule_monthly", "default", "BILLING_SCHEDULE_INTERVAL"),
 ]
 
 

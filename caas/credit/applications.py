@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from caas.core import tenant
 from caas.core.errors import DomainError, NotFound
-from caas.credit import consents, profiles, states, usage
+from caas.billing import usage
+from caas.credit import consents, profiles, states
 from caas.credit.models import Application, ApplicationEvent, ApplicationStatus as S
 from caas.credit.quotes import indicative
 from caas.events import outbox

@@ -1,4 +1,4 @@
-"""Borrower profiles, consents, documents, applications and their history; usage events; stored
+"""Borrower profiles, consents, documents, applications and their history; stored
 API responses for idempotency. Every table here is tenant-owned (client_id, FORCE RLS)."""
 from __future__ import annotations
 
@@ -107,19 +107,6 @@ class ApplicationEvent(IdMixin, TenantMixin, db.Model):
     to_status: Mapped[str] = mapped_column(String(30))
     note: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = utcnow_column()
-
-
-class UsageEvent(IdMixin, TenantMixin, db.Model):
-    """A billable use (application_processed, api_call, …). The idempotency key is unique per client."""
-
-    __tablename__ = "usage_events"
-    __table_args__ = (UniqueConstraint("client_id", "idempotency_key", name="uq_usage_events_client_key"),)
-    metric: Mapped[str] = mapped_column(String(40))
-    quantity: Mapped[int] = mapped_column(BigInteger, default=1)
-    amount_minor: Mapped[int | None] = mapped_column(BigInteger)
-    currency: Mapped[str | None] = mapped_column(String(3))
-    idempotency_key: Mapped[str] = mapped_column(String(200))
-    occurred_at: Mapped[datetime] = utcnow_column()
 
 
 class IdempotentResponse(IdMixin, TenantMixin, db.Model):

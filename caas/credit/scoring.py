@@ -13,7 +13,8 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from caas.credit import applications, profiles, rules, usage
+from caas.billing import usage
+from caas.credit import applications, profiles, rules
 from caas.credit.models import Application, ApplicationStatus as S, CreditDecision, ScoringModel
 from caas.credit.quotes import indicative
 from caas.events import outbox

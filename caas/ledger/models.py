@@ -41,6 +41,7 @@ class AccountKind(str, enum.Enum):
     gateway_clearing = "gateway_clearing"
     platform_fee_revenue = "platform_fee_revenue"
     client_billing_receivable = "client_billing_receivable"
+    platform_tax_payable = "platform_tax_payable"
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,8 @@ KINDS: dict[AccountKind, KindSpec] = {
         OwnerType.platform, Side.credit, False, "the platform's fee income"),
     AccountKind.client_billing_receivable: KindSpec(
         OwnerType.client, Side.debit, False, "invoiced fees a client owes the platform"),
+    AccountKind.platform_tax_payable: KindSpec(
+        OwnerType.platform, Side.credit, False, "tax charged on invoices, owed to the tax authority"),
 }
 
 NON_NEGATIVE_KINDS = tuple(kind.value for kind, spec in KINDS.items() if spec.non_negative)

@@ -53,6 +53,9 @@ class Client(IdMixin, TimestampMixin, db.Model):
     # Per-client overrides of the tier's quotas; NULL means "the tier's value".
     quota_api_calls_per_hour: Mapped[int | None] = mapped_column(Integer)
     quota_applications_per_month: Mapped[int | None] = mapped_column(Integer)
+    # Billing: tax added to invoices (0.075 = 7.5%; 0 = none) and days until an invoice is due.
+    billing_tax_rate: Mapped[Decimal] = mapped_column(Numeric(7, 4), default=Decimal("0"), server_default="0")
+    payment_terms_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
     enabled_services: Mapped[list[str]] = mapped_column(ARRAY(String(40)), default=list)
     logo_path: Mapped[str | None] = mapped_column(String(200))
 
@@ -81,12 +84,17 @@ class CreditPolicy(db.Model):
     late_fee_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     collections_days_past_due: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
     write_off_days_past_due: Mapped[int] = mapped_column(Integer)
+    # penalty interest a year on overdue principal, charged once per month of lateness (0 = off)
+    penalty_annual_rate: Mapped[Decimal] = mapped_column(Numeric(7, 6), default=Decimal("0"), server_default="0")
+    overpayment: Mapped[str] = mapped_column(String(12), default="refund", server_default="refund")  # | hold_credit
     reference_annual_rate: Mapped[Decimal] = mapped_column(Numeric(7, 6))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"),
                                                  onupdate=text("now()"))
     __table_args__ = (
         CheckConstraint("min_amount_minor > 0 AND max_amount_minor >= min_amount_minor", name="amount_range"),
         CheckConstraint("auto_decline_below_grade IN ('A','B','C','D','E')", name="grade"),
+        CheckConstraint("penalty_annual_rate >= 0 AND penalty_annual_rate <= 5", name="penalty_rate"),
+        CheckConstraint("overpayment IN ('refund', 'hold_credit')", name="overpayment"),
     )
 
 

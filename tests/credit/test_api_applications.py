@@ -6,7 +6,8 @@ from rq.job import Job
 from sqlalchemy import func, select, text
 
 from caas.core import jobs, tenant
-from caas.credit.models import Application, ApplicationStatus, BorrowerProfile, Consent, UsageEvent
+from caas.credit.models import Application, ApplicationStatus, BorrowerProfile, Consent
+from caas.billing.models import UsageEvent
 from caas.events.models import OutboxMessage
 from caas.tenancy.models import Role, User
 from tests import factories

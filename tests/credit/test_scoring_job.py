@@ -11,7 +11,8 @@ from sqlalchemy import func, select, text
 
 from caas.core import jobs, tenant, worker
 from caas.credit import scoring_models
-from caas.credit.models import Application, ApplicationStatus as S, CreditDecision, UsageEvent
+from caas.credit.models import Application, ApplicationStatus as S, CreditDecision
+from caas.billing.models import UsageEvent
 from caas.events.models import OutboxMessage
 from caas.screening import lists
 from tests import factories

@@ -1,0 +1,110 @@
+"""The price book: the platform plan per tier, per-client overrides, dated from the 1st of a month.
+
+For a period, each metric's price is the entry with the latest ``effective_from`` on or before the
+period's first day; a client's own entry beats its tier's when both exist for that date or the
+client's is newer. Price changes therefore apply from whole months, which keeps every invoice line
+at one price (stated in README "Billing").
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from caas.audit.operations import Actor, record
+from caas.billing.models import PriceBookEntry
+from caas.billing.periods import Period
+from caas.billing.pricing import LABELS, METRICS, Price
+from caas.core.errors import DomainError
+from caas.tenancy.models import Client
+
+
+@dataclass(frozen=True)
+class Book:
+    """Every price entry in force for one period, resolved per client in memory."""
+
+    tier_prices: dict[tuple[str, str], PriceBookEntry]   # (tier, metric) → entry
+    client_prices: dict[tuple[uuid.UUID, str], PriceBookEntry]  # (client, metric) → entry
+
+    def for_client(self, client_id: uuid.UUID, tier: str) -> dict[str, Price]:
+        prices = {}
+        for metric in METRICS:
+            tier_entry = self.tier_prices.get((tier, metric))
+            own = self.client_prices.get((client_id, metric))
+            entry = own if own is not None and (tier_entry is None or own.effective_from >= tier_entry.effective_from) \
+                else tier_entry
+            if entry is not None:
+                prices[metric] = to_price(entry)
+        return prices
+
+
+def to_price(entry: PriceBookEntry) -> Price:
+    return Price(metric=entry.metric, unit_price=Decimal(entry.unit_price), per_units=entry.per_units,
+                 percent=Decimal(entry.percent), included_units=entry.included_units)
+
+
+def book_for(session: Session, period: Period, client_ids: list[uuid.UUID] | None = None) -> Book:
+    """The entries in force on the period's first day (two small queries, whatever the client count)."""
+    rows = session.scalars(select(PriceBookEntry).where(PriceBookEntry.effective_from <= period.start)
+                           .order_by(PriceBookEntry.effective_from)).all()
+    tier_prices: dict[tuple[str, str], PriceBookEntry] = {}
+    client_prices: dict[tuple[uuid.UUID, str], PriceBookEntry] = {}
+    for row in rows:  # ordered by date, so the newest wins
+        if row.client_id is None:
+            tier_prices[(row.tier, row.metric)] = row
+        elif client_ids is None or row.client_id in client_ids:
+            client_prices[(row.client_id, row.metric)] = row
+    return Book(tier_prices, client_prices)
+
+
+def prices_for(session: Session, client: Client, period: Period) -> dict[str, Price]:
+    return book_for(session, period, [client.id]).for_client(client.id, client.tier.value)
+
+
+def _decimal(value: str, field: str) -> Decimal:
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise DomainError("invalid_price", "Enter a number, for example 100.00.", field) from None
+    if not number.is_finite() or number < 0:
+        raise DomainError("invalid_price", "Enter a number of zero or more.", field)
+    return number
+
+
+def set_client_price(session: Session, actor: Actor, client: Client, *, metric: str, effective_from: date,
+                     unit_price: str, per_units: int = 1, percent: str = "0", included_units: int = 0
+                     ) -> PriceBookEntry:
+    """A per-client override from the 1st of a month (an existing one for that month is replaced).
+    Runs in the client's tenant; audited with the previous price."""
+    if metric not in METRICS:
+        raise DomainError("invalid_metric", f"Choose one of: {', '.join(LABELS[m] for m in METRICS)}.", "metric")
+    if effective_from.day != 1:
+        raise DomainError("invalid_date", "Prices change from the first day of a month.", "effective_from")
+    if per_units < 1:
+        raise DomainError("invalid_price", "Price per at least 1 unit.", "per_units")
+    if included_units < 0:
+        raise DomainError("invalid_price", "Included units cannot be negative.", "included_units")
+    entry = session.scalar(select(PriceBookEntry).where(PriceBookEntry.client_id == client.id,
+                                                        PriceBookEntry.metric == metric,
+                                                        PriceBookEntry.effective_from == effective_from))
+    before = None
+    if entry is None:
+        entry = PriceBookEntry(client_id=client.id, metric=metric, effective_from=effective_from)
+        session.add(entry)
+    else:
+        before = {"unit_price": str(entry.unit_price), "per_units": entry.per_units, "percent": str(entry.percent),
+                  "included_units": entry.included_units}
+    entry.unit_price = _decimal(unit_price, "unit_price")
+    entry.percent = _decimal(percent, "percent")
+    entry.per_units = per_units
+    entry.included_units = included_units
+    session.flush()
+    record(session, actor, "billing.price_override", client_id=client.id, target_type="price_book",
+           target_id=entry.id, before=before,
+           after={"metric": metric, "effective_from": effective_from.isoformat(), "unit_price": str(entry.unit_price),
+                  "per_units": per_units, "percent": str(entry.percent), "included_units": included_units})
+    return entry
