@@ -11,7 +11,7 @@ from caas.events.models import WebhookAttempt, WebhookDelivery  # noqa: F401
 from caas.market.models import Bid, LendingCriteria, Listing, ProviderNotification, Signature  # noqa: F401
 from caas.loans.models import Loan, LoanInstallment  # noqa: F401
 from caas.payments.models import BankAccount, GatewayEvent, Payout, PayoutCall, PayoutEvent  # noqa: F401
-from caas.loans.models import (BucketChange, CollectionNote, HardshipRequest, PaymentAuthorization,  # noqa: F401
-                               Repayment)
+from caas.loans.models import (BucketChange, CollectionNote, HardshipRequest, LoanRefund,  # noqa: F401
+                               PaymentAuthorization, Repayment)
 from caas.billing.models import (BillingRun, Invoice, InvoiceLine, InvoiceSequence, PriceBookEntry,  # noqa: F401
                                  QuotaOverride, QuotaWarning, UsageEvent)

@@ -16,11 +16,12 @@ from blueprints.admin import bp
 from blueprints.admin.routes import acting_for, tenant_of
 
 from blueprints.common import actor
+from blueprints.pdf import statement_response
 from blueprints.forms_util import apply_error
 from caas.core import tenant
 from caas.core.errors import DomainError
 from caas.core.extensions import db
-from caas.loans import collections, repayments
+from caas.loans import collections, repayments, statements
 from caas.loans.models import HardshipRequest, Loan
 from caas.money import to_minor
 
@@ -65,6 +66,18 @@ def _page(loan_id: uuid.UUID, note_form=None, decision_form=None, status=200):
 def loan_collections(loan_id: uuid.UUID):
     with acting_for(tenant_of(Loan, loan_id), "loan in collections"):
         response = _page(loan_id)
+        db.session.commit()
+    return response
+
+
+@bp.route("/loans/<uuid:loan_id>/statement.pdf")
+def loan_statement_pdf(loan_id: uuid.UUID):
+    """The borrower's loan statement, for the client's admins and (audited) platform admins."""
+    with acting_for(tenant_of(Loan, loan_id), "loan statement"):
+        loan = tenant.get_visible(db.session, Loan, loan_id)
+        if loan is None:
+            abort(404)
+        response = statement_response(statements.loan_statement(db.session, loan, date.today()))
         db.session.commit()
     return response
 

@@ -15,13 +15,14 @@ from blueprints.borrower.forms import (AcceptOfferForm, BankAccountForm, Confirm
                                      HardshipForm, IncomeForm, PayForm, ProfileForm, TermsForm)
 from blueprints.common import actor, redirect_after_post, render, wants_partial
 from blueprints.forms_util import apply_error
+from blueprints.pdf import statement_response
 from caas.core.errors import DomainError
 from caas.core.extensions import db
 from caas.credit import applications, consents, documents, notifications, profiles, states
 from caas.credit.applications import Terms
 from caas.credit.models import ApplicationStatus as S
 from caas.loans import operations as loans
-from caas.loans import repayments
+from caas.loans import repayments, statements
 from caas.loans.models import HardshipRequest
 from caas.market import acceptance, listings
 from caas.payments import payouts
@@ -342,12 +343,19 @@ def _loan_page(loan, form, status=200, hardship_form=None):
                            where=where, today=today, form=form, history=repayments.history(db.session, loan.id),
                            rows=repayments.installments(db.session, loan), confirm=ConfirmForm(),
                            authorization=collections.authorization_for(db.session, current_user.id),
-                           hardship=hardship, hardship_form=hardship_form or HardshipForm(formdata=None)), status
+                           hardship=hardship, hardship_form=hardship_form or HardshipForm(formdata=None),
+                           chart=statements.balance_chart(db.session, loan, today)), status
 
 
 @bp.route("/loans/<uuid:loan_id>")
 def loan_page(loan_id: uuid.UUID):
     return _loan_page(_my_loan(loan_id), PayForm(formdata=None))
+
+
+@bp.route("/loans/<uuid:loan_id>/statement.pdf")
+def loan_statement(loan_id: uuid.UUID):
+    """The loan statement as PDF, rendered now (another borrower's loan answers 404)."""
+    return statement_response(statements.loan_statement(db.session, _my_loan(loan_id), date.today()))
 
 
 @bp.route("/loans/<uuid:loan_id>/pay", methods=["POST"])

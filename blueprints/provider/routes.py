@@ -289,3 +289,24 @@ def portfolio():
                            flows=flows, peak=peak,
                            loans=book.loans_list(db.session, _provider_id(), status=request.args.get("status") or None,
                                                  bucket=request.args.get("bucket") or None))
+
+
+@bp.route("/statements")
+def statements_page():
+    """Per month: received from borrowers, the platform's commission, and net to the provider."""
+    from caas.loans import statements
+
+    months = statements.provider_months(db.session, _provider_id(), currency=request.args.get("currency") or None)
+    return render_template("provider/statements.html", months=months, totals=statements.totals(months),
+                           currency=request.args.get("currency") or "")
+
+
+@bp.route("/statements.csv")
+def statements_csv():
+    from flask import Response
+
+    from caas.loans import statements
+
+    months = statements.provider_months(db.session, _provider_id(), currency=request.args.get("currency") or None)
+    return Response(statements.provider_csv(months), mimetype="text/csv", headers={
+        "Content-Disposition": 'attachment; filename="statement-by-month.csv"', "Cache-Control": "private, no-store"})

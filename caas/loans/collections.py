@@ -93,6 +93,9 @@ def auto_debit(session: Session, router: Router, on: date, retry_days: tuple[int
             session.rollback()
             continue
         if existing is None:
+            if repayments.in_flight(session, loan.id) is not None:
+                session.rollback()  # a payment is being confirmed: charging too could overpay
+                continue
             amount = repayments.position(session, loan, on).instalment_quote_minor
             if amount <= 0:
                 session.rollback()
@@ -215,6 +218,7 @@ def _replan(session: Session, loan: Loan, plan: str, periods: int, on: date) -> 
         if row.outstanding_minor > 0:
             row.principal_minor, row.interest_minor = row.paid_principal_minor, row.paid_interest_minor
             row.fees_minor = row.paid_fees_minor
+            row.penalty_minor = min(row.penalty_minor, row.fees_minor)  # the rest went into the new balance
             row.total_minor = row.principal_minor + row.interest_minor
             row.paid_on = row.paid_on or on
     start = max((r.number for r in kept), default=0)

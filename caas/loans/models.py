@@ -75,6 +75,10 @@ class LoanInstallment(TenantMixin, db.Model):
     paid_interest_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     fees_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # late fees charged
     paid_fees_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # penalty interest charged (part of fees_minor, so it is owed and allocated like the late fee)
+    # and the months of lateness charged so far (the daily job's once-per-period mark)
+    penalty_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    penalty_periods: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     reminded_on: Mapped[date | None] = mapped_column(Date)
     missed_on: Mapped[date | None] = mapped_column(Date)
     paid_on: Mapped[date | None] = mapped_column(Date)
@@ -156,3 +160,22 @@ class BucketChange(IdMixin, TenantMixin, db.Model):
     to_bucket: Mapped[str] = mapped_column(String(10))
     days_past_due: Mapped[int] = mapped_column(Integer)
     on: Mapped[date] = mapped_column(Date)
+
+
+class LoanRefund(IdMixin, TenantMixin, TimestampMixin, db.Model):
+    """Money left over when a loan closed, sent back to the borrower's bank account (policy
+    ``overpayment = refund``). One per repayment that left it; ``reference`` is the idempotency key
+    at the gateway (see ``caas.loans.refunds``)."""
+
+    __tablename__ = "loan_refunds"
+    loan_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("loans.id"), index=True)
+    repayment_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("repayments.id"), unique=True)
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | submitted | succeeded | failed
+    currency: Mapped[str] = mapped_column(String(3))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    reference: Mapped[str] = mapped_column(String(100), unique=True)
+    gateway: Mapped[str | None] = mapped_column(String(32))
+    gateway_id: Mapped[str | None] = mapped_column(String(100))
+    recipient: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

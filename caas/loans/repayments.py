@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from sqlalchemy import select
@@ -23,9 +23,10 @@ from caas.credit.notifications import notify
 from caas.events import outbox
 from caas.ledger import operations as ledger
 from caas.loans import operations as loans
+from caas.loans import refunds
 from caas.loans.maths import Component, Due, Overpayment, allocate, payoff_quote
 from caas.loans.models import Loan, LoanInstallment, LoanStatus, Repayment
-from caas.money import format_minor
+from caas.money import describe, format_minor
 from caas.payments.gateways import ChargeRequest, GatewayError, TransferStatus
 from caas.payments.routing import Router
 from caas.tenancy.models import ProviderAccess
@@ -85,10 +86,31 @@ def position(session: Session, loan: Loan, on: date) -> Position:
                     max(0, payoff - loan.credit_minor), max(0, min(instalment, payoff) - loan.credit_minor))
 
 
+# A payment still waiting for the gateway's answer blocks another one for this long: two payments
+# in flight could together pay more than is owed. An older pending one (a crash before the charge
+# reached the gateway) no longer blocks; if it settles after all, the overpayment policy applies.
+IN_FLIGHT_WINDOW = timedelta(hours=1)
+
+
+def in_flight(session: Session, loan_id: uuid.UUID, *, exclude: str | None = None) -> Repayment | None:
+    """The newest repayment of the loan still waiting for the gateway (within the window)."""
+    query = (select(Repayment).where(Repayment.loan_id == loan_id, Repayment.status == "pending",
+                                     Repayment.created_at >= datetime.now(timezone.utc) - IN_FLIGHT_WINDOW)
+             .order_by(Repayment.created_at.desc()).limit(1))
+    if exclude:
+        query = query.where(Repayment.reference != exclude)
+    return session.scalar(query)
+
+
 def quote(session: Session, loan: Loan, kind: str, on: date, amount_minor: int | None = None) -> int:
-    """The amount of a payment of ``kind`` on ``on``; refuses what cannot be paid."""
+    """The amount of a payment of ``kind`` on ``on``; refuses what cannot be paid, including a
+    second payment while one is still being confirmed (so two cannot together overpay)."""
     if loan.status != LoanStatus.active:
         raise DomainError("loan_not_active", "Only an active loan can be paid.")
+    waiting = in_flight(session, loan.id)
+    if waiting is not None:
+        raise DomainError("payment_in_progress", f"Your payment of {describe(waiting.amount_minor, waiting.currency)} "
+                          f"is still being confirmed by the bank. Please wait for it before paying again.", "kind")
     where = position(session, loan, on)
     if kind == "instalment":
         return where.instalment_quote_minor
@@ -204,8 +226,10 @@ def _apply(session: Session, loan: Loan, repayment: Repayment, on: date) -> None
                             "lines": [[n, c.value, a] for n, c, a in lines]}
     session.flush()
     outbox.record_event(session, loan.client_id, "credit.repayment.received", serialise(repayment))
-    if all(r.outstanding_minor <= 0 for r in rows):
+    if loan.status == LoanStatus.active and all(r.outstanding_minor <= 0 for r in rows):
         _close(session, loan, on)
+    if loan.status == LoanStatus.repaid and loan.credit_minor > 0:
+        refunds.settle_overpayment(session, loan, repayment)  # refunded or held, by the client's policy
 
 
 def _payoff_lines(loan: Loan, rows: list[LoanInstallment], on: date) -> tuple[list, int]:

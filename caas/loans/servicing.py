@@ -4,7 +4,11 @@
 2. reminders T days before a due date (policy ``reminder_days``): an in-app notice and
    ``credit.repayment.due``, once per instalment;
 3. the first missed day of an instalment: ``credit.repayment.missed``, a notice, and the policy's
-   late fee charged to that instalment, once;
+   late fee charged to that instalment, once; then, at the end of each month it stays unpaid, the
+   policy's penalty interest on its overdue principal, once per month (``penalty_periods``);
+   both are added to the instalment's fees, so the waterfall allocates them before interest and
+   principal, and both reach the ledger when they are paid (income, split with the platform's
+   commission), as every fee does;
 4. collections from the policy's days past due: ``credit.collection.initiated``, once per loan;
 0. (first) auto-debit of what is due under the borrower's authorisation, on the due date and the
    retry days after it (``caas.loans.collections.auto_debit``; a gateway call per due loan);
@@ -83,6 +87,39 @@ WHERE l.id = i.loan_id AND p.client_id = l.client_id AND l.status = 'active' AND
 RETURNING l.id, l.borrower_id, i.number, i.due_date, i.total_minor + i.fees_minor - i.paid_minor, l.currency
 """)
 
+# Penalty interest: at the end of each month an instalment stays unpaid (due date + 1, 2, … months,
+# Postgres' month arithmetic clamping to the month's end), the overdue principal × the policy's
+# annual rate / 12, rounded half-even in exact numeric arithmetic (div/mod on integers scaled by
+# 10^6, the rate's scale), is added to the instalment's fees; ``penalty_periods`` counts the months
+# charged, so a second run on the same date charges nothing. One period per run: a job that did not
+# run for a while catches up one month a day. ``caas.loans.maths.penalty_interest`` is the
+# reference this is tested against.
+PENALTY_AMOUNT_SQL = """(div({n}, 12000000) + CASE WHEN 2 * mod({n}, 12000000) > 12000000 THEN 1
+       WHEN 2 * mod({n}, 12000000) = 12000000 THEN mod(div({n}, 12000000), 2) ELSE 0 END)"""
+
+PENALTY = text(f"""
+WITH due AS (
+  SELECT i.loan_id, i.number,
+         CAST(i.principal_minor - i.paid_principal_minor AS numeric) * CAST(p.penalty_annual_rate * 1000000 AS numeric)
+           AS n
+  FROM loan_installments i
+  JOIN loans l ON l.id = i.loan_id AND l.client_id = i.client_id
+  JOIN credit_policies p ON p.client_id = l.client_id
+  WHERE l.status = 'active' AND p.penalty_annual_rate > 0 AND i.missed_on IS NOT NULL
+    AND l.client_id = app_current_client() AND i.client_id = app_current_client()
+    AND i.principal_minor > i.paid_principal_minor
+    AND i.due_date + make_interval(months => i.penalty_periods + 1) <= CAST(:on AS date)
+), charged AS (
+  SELECT loan_id, number, CAST({PENALTY_AMOUNT_SQL.format(n='n')} AS bigint) AS amount FROM due
+)
+UPDATE loan_installments i
+SET penalty_periods = i.penalty_periods + 1, penalty_minor = i.penalty_minor + c.amount,
+    fees_minor = i.fees_minor + c.amount
+FROM charged c
+WHERE i.loan_id = c.loan_id AND i.number = c.number AND i.client_id = app_current_client()
+RETURNING i.loan_id, i.number, c.amount
+""")
+
 COLLECT = text("""
 UPDATE loans l SET collections_since = :on
 FROM credit_policies p
@@ -120,6 +157,7 @@ class Report:
     bucket_changes: int = 0
     reminders: int = 0
     missed: int = 0
+    penalties: int = 0  # instalments charged a period of penalty interest
     collections: int = 0
     written_off: int = 0
     auto_debits: int = 0
@@ -166,6 +204,8 @@ def service_tenant(session: Session, on: date) -> Report:
     report.missed = _emit(session, tenant.current_client_id(), "credit.repayment.missed", missed,
                           lambda n, due, amount, cur: f"We did not receive instalment {n}, due on {due:%d %b %Y}. "
                                                       f"Please pay {describe(int(amount), cur)} as soon as you can.")
+    penalised = session.execute(PENALTY, {"on": on}).all()
+    report.penalties = sum(1 for *_, amount in penalised if amount)
     collected = session.execute(COLLECT, {"on": on}).all()
     report.collections = _emit(session, tenant.current_client_id(), "credit.collection.initiated", collected, None)
     for loan_id in session.scalars(WRITE_OFF_DUE).all():
@@ -215,6 +255,7 @@ def service(session: Session, on: date) -> Report:
             report.auto_debits = debits
             session.commit()
         total.clients += 1
-        for name in ("loans", "bucket_changes", "reminders", "missed", "collections", "written_off", "auto_debits"):
+        for name in ("loans", "bucket_changes", "reminders", "missed", "penalties", "collections", "written_off",
+                     "auto_debits"):
             setattr(total, name, getattr(total, name) + getattr(report, name))
     return total

@@ -18,6 +18,7 @@ from .allocation import (
 )
 from .apr import AprError, AprResult, UnitPeriod, apr, determine_unit_period
 from .daycount import DayCount, Unit, add_months, due_dates, next_due_date, year_fraction
+from .penalty import penalty_interest
 from .reamortise import HardshipPlan, reamortise
 from .schedule import (
     Amortization,
@@ -57,6 +58,7 @@ __all__ = [
     "dues_from_schedule",
     "next_due_date",
     "payoff_quote",
+    "penalty_interest",
     "progressive_emi",
     "reamortise",
     "year_fraction",
