@@ -91,6 +91,8 @@ class Config:
     MAIL_SENDER = os.environ.get("MAIL_SENDER", "CaaS <no-reply@caas.example.com>")
     SMTP_HOST = os.environ.get("SMTP_HOST", "localhost")
     SMTP_PORT = int(os.environ.get("SMTP_PORT", "25"))
+    SMS_BACKEND = os.environ.get("SMS_BACKEND", "sandbox")  # caas.events.sms.GATEWAYS
+    NOTIFICATION_POLL_SECONDS = int(os.environ.get("NOTIFICATION_POLL_SECONDS", "30"))  # the nav's unread badge
     WEBHOOK_ENCRYPTION_KEY = os.environ.get("WEBHOOK_ENCRYPTION_KEY", "")
     ALLOW_HTTP_WEBHOOKS = _bool("ALLOW_HTTP_WEBHOOKS", False)
     # Webhook targets on private, loopback or link-local addresses (SSRF): refused in production.

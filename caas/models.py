@@ -8,6 +8,7 @@ from caas.credit.models import (Application, ApplicationEvent, BorrowerProfile, 
 from caas.screening.models import SanctionsList  # noqa: F401
 from caas.ledger.models import Account, AccountBalance, JournalEntry, JournalLine  # noqa: F401
 from caas.events.models import WebhookAttempt, WebhookDelivery  # noqa: F401
+from caas.events.models import NotificationMessage, NotificationPreference, SmsMessage  # noqa: F401
 from caas.market.models import Bid, LendingCriteria, Listing, ProviderNotification, Signature  # noqa: F401
 from caas.loans.models import Loan, LoanInstallment  # noqa: F401
 from caas.payments.models import BankAccount, GatewayEvent, Payout, PayoutCall, PayoutEvent  # noqa: F401

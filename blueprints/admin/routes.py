@@ -94,3 +94,6 @@ def home():
 
 
 from blueprints.admin import audit, clients, credit, deliveries, ledger, providers, tenant  # noqa: E402,F401
+from blueprints import notification_centre  # noqa: E402
+
+notification_centre.add_routes(bp)

@@ -1,6 +1,7 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, DateField, HiddenField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import SelectMultipleField, widgets
 from wtforms.validators import DataRequired, Length, Optional
 
 from caas.credit.applications import PURPOSES
@@ -79,3 +80,9 @@ class HardshipForm(FlaskForm):
     plan = SelectField("What would help", choices=[("holiday", "A payment holiday"),
                                                    ("extension", "Smaller payments over a longer term")])
     periods = IntegerField("For how many months", default=2, validators=[DataRequired()])
+
+
+class PreferencesForm(FlaskForm):
+    emails = SelectMultipleField("E-mails I want", choices=[], validate_choice=True,
+                                 widget=widgets.ListWidget(prefix_label=False), option_widget=widgets.CheckboxInput())
+    sms_opt_in = BooleanField("Also text me repayment reminders")

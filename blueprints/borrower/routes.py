@@ -122,7 +122,7 @@ def logo():
     return send_file(path, mimetype=MIMETYPES.get(path.suffix, "application/octet-stream"), max_age=3600)
 
 
-from blueprints.borrower import journey  # noqa: E402,F401
+from blueprints.borrower import journey, notifications  # noqa: E402,F401
 
 
 @bp.route("/reset", methods=["GET", "POST"])

@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from blueprints.common import actor, redirect_after_post, refuse, render, wants_partial
 from blueprints.forms_util import apply_error
+from blueprints import notification_centre
 from blueprints.guards import require_roles
 from blueprints.provider import bp
 from blueprints.provider.forms import BidForm, CriteriaForm, FilterForm
@@ -310,3 +311,6 @@ def statements_csv():
     months = statements.provider_months(db.session, _provider_id(), currency=request.args.get("currency") or None)
     return Response(statements.provider_csv(months), mimetype="text/csv", headers={
         "Content-Disposition": 'attachment; filename="statement-by-month.csv"', "Cache-Control": "private, no-store"})
+
+
+notification_centre.add_routes(bp)

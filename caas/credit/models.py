@@ -124,8 +124,15 @@ class IdempotentResponse(IdMixin, TenantMixin, db.Model):
                                                  server_default=text("now() + interval '24 hours'"))
 
 
-class Notification(IdMixin, TenantMixin, db.Model):
+class Notification(IdMixin, db.Model):
+    """An in-app notice to one user of any role. Borrowers' and client admins' notices belong to
+    their tenant; platform admins' have no tenant (client_id NULL, row-level security as for users).
+    Provider users read their provider's notices (``caas.market.models.ProviderNotification``)."""
+
     __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user_unread", "user_id", postgresql_where=text("read_at IS NULL")),)
+    client_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("clients.id", ondelete="RESTRICT"),
+                                                        index=True)
     user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id"), index=True)
     text: Mapped[str] = mapped_column(String(400))
     link: Mapped[str | None] = mapped_column(String(300))

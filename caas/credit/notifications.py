@@ -1,4 +1,5 @@
-"""In-app notices for borrowers, and the borrower's data export."""
+"""In-app notices (every role but provider users, who read their provider's: see
+``caas.events.inbox``), and the borrower's data export."""
 from __future__ import annotations
 
 import uuid
@@ -11,7 +12,10 @@ from caas.credit import applications, consents, documents, profiles
 from caas.credit.models import Notification
 
 
-def notify(session: Session, client_id: uuid.UUID, user_id: uuid.UUID, text: str, link: str | None = None) -> None:
+def notify(session: Session, client_id: uuid.UUID | None, user_id: uuid.UUID, text: str,
+           link: str | None = None) -> None:
+    """A notice for one user. ``client_id`` is the user's tenant (None for platform admins and
+    provider users). Borrowers' links are relative to their portal (``/applications/<id>``)."""
     session.add(Notification(id=uuid.uuid4(), client_id=client_id, user_id=user_id, text=text[:400], link=link))
     session.flush()
 
@@ -26,9 +30,21 @@ def unread_count(session: Session, user_id: uuid.UUID) -> int:
         Notification.user_id == user_id, Notification.read_at.is_(None))) or 0
 
 
-def mark_all_read(session: Session, user_id: uuid.UUID) -> None:
-    session.execute(update(Notification).where(Notification.user_id == user_id, Notification.read_at.is_(None))
-                    .values(read_at=datetime.now(timezone.utc)))
+def mark_all_read(session: Session, user_id: uuid.UUID) -> int:
+    return session.execute(update(Notification).where(Notification.user_id == user_id, Notification.read_at.is_(None))
+                           .values(read_at=datetime.now(timezone.utc))
+                           .execution_options(synchronize_session=False)).rowcount
+
+
+def mark_read(session: Session, user_id: uuid.UUID, notification_id: uuid.UUID) -> Notification | None:
+    """Mark one of the user's notices read; None when it is not theirs (or not in their tenant)."""
+    notice = session.scalar(select(Notification).where(Notification.id == notification_id,
+                                                       Notification.user_id == user_id)
+                            .execution_options(populate_existing=True))
+    if notice is not None and notice.read_at is None:
+        notice.read_at = datetime.now(timezone.utc)
+        session.flush()
+    return notice
 
 
 def export_for(session: Session, user, client) -> dict:

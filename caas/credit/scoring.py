@@ -90,6 +90,13 @@ def score(session: Session, application_id: uuid.UUID, today: date | None = None
     wanted = {"approve": S.approved, "decline": S.declined, "refer": S.referred}[outcome.outcome]
     application.decision_reasons = outcome.reasons
     applications.transition(session, application, wanted, f"{outcome.outcome} (grade {result.grade})")
+    if wanted == S.referred:
+        from caas.events import notify  # the admins who review referrals hear of it
+
+        notify.send(session, "credit.application.referred", client_id=application.client_id,
+                    data={"application_id": str(application.id),
+                          "why": "a possible sanctions match" if hits else f"grade {result.grade} is at the cut-off"},
+                    key=str(application.id))
     if wanted in (S.approved, S.declined):
         event = "credit.application.approved" if wanted == S.approved else "credit.application.declined"
         outbox.record_event(session, application.client_id, event, applications.serialise(application))

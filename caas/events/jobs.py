@@ -8,7 +8,6 @@ from datetime import datetime
 from rq import Retry
 from rq.job import Job, JobStatus
 from rq.registry import ScheduledJobRegistry
-from sqlalchemy import select
 
 from caas.core import jobs, tenant
 from caas.core.extensions import db
@@ -34,10 +33,85 @@ def dispatch_event(outbox_id: str) -> str:
         log.warning("event not visible under its tenant", extra={"outbox_id": outbox_id})
         return "missing"
     created = deliveries.fan_out(db.session, message)
+    notices = _route_notifications(message)
     event_type = message.event_type or ""
     db.session.commit()
-    log.info("domain event", extra={"event_type": event_type, "outbox_id": outbox_id, "deliveries": len(created)})
+    log.info("domain event", extra={"event_type": event_type, "outbox_id": outbox_id, "deliveries": len(created),
+                                    "notifications": notices})
     return event_type
+
+
+def _route_notifications(message: OutboxMessage) -> int:
+    """Queue the event's e-mails, SMS and in-app notices with the deliveries (one commit). A failure
+    here must not hold up the client's webhooks: it is rolled back alone and routing is retried by
+    a job of its own."""
+    from caas.events import notify
+    from caas.events.catalogue import ROUTES
+
+    if message.event_type not in ROUTES:
+        return 0
+    try:
+        with db.session.begin_nested():
+            return notify.route_message(db.session, message)
+    except Exception:
+        log.exception("notification routing failed; retried by its own job", extra={"outbox_id": str(message.id)})
+        outbox.enqueue_job(db.session, NOTIFY_EVENT, queue="events", args=[str(message.id)],
+                           job_id=f"notify-event-{message.id}", client_id=message.client_id, timeout=60)
+        return 0
+
+
+NOTIFY_EVENT = "caas.events.jobs.notify_event"
+
+
+def notify_event(outbox_id: str) -> int:
+    """Route one domain event's notifications (when routing with the dispatch failed). Idempotent."""
+    from caas.events import notify
+
+    message = tenant.get_visible(db.session, OutboxMessage, uuid.UUID(outbox_id))
+    if message is None:
+        return 0
+    created = notify.route_message(db.session, message)
+    db.session.commit()
+    return created
+
+
+# --- Notifications -----------------------------------------------------------------------------------
+
+def route_notification(event_type: str, event_id: str, data: dict | None = None) -> int:
+    """Queue the messages of a ``notify.send`` (under the tenant it was sent for). Idempotent per
+    (event id, person, channel)."""
+    from caas.events import notify
+
+    created = notify.route(db.session, event_type, event_id, tenant.current_client_id(), data or {})
+    db.session.commit()
+    return created
+
+
+def send_notification(message_id: str) -> str:
+    """Send one e-mail or SMS of the sent-log. Runs twice, sends once: the claim (committed before
+    sending) lets one run through; a sent message makes the job a no-op. A failure is recorded and
+    raised, so RQ retries it with backoff."""
+    from caas.events import notify
+
+    session = db.session
+    ident = uuid.UUID(message_id)
+    claimed = notify.claim(session, ident)
+    session.commit()
+    if claimed is None:
+        outcome = notify.status_of(session, ident)
+        session.rollback()
+        return f"not claimed ({outcome})"
+    try:
+        external_id = notify.transmit(session, claimed)
+    except Exception as exc:
+        session.rollback()
+        status = notify.mark_failed(session, claimed, f"{type(exc).__name__}: {exc}")
+        session.commit()
+        log.warning("notification not sent", extra={"message_id": message_id, "status": status})
+        raise
+    notify.mark_sent(session, claimed, external_id)
+    session.commit()
+    return "sent"
 
 
 # --- Webhook deliveries ---------------------------------------------------------------------------
@@ -156,28 +230,16 @@ def requeue_stalled() -> int:
 
 
 def notify_endpoint_disabled(endpoint_id: str) -> str:
-    """E-mail the tenant's client admins that an endpoint was disabled after 3 days of failures."""
-    from flask import current_app
-
-    from caas.events import mail
-    from caas.tenancy.models import Client, Role, Status, User
+    """Tell the tenant's client admins (e-mail and in-app) and the platform admins (in-app) that an
+    endpoint was disabled after 3 days of failures. Idempotent per disabling: a re-run queues nothing."""
+    from caas.events import notify
 
     endpoint = tenant.get_visible(db.session, WebhookEndpoint, uuid.UUID(endpoint_id))
     if endpoint is None or endpoint.enabled:
         return "not disabled"
-    client = db.session.get(Client, endpoint.client_id)
-    admins = db.session.scalars(select(User).where(User.client_id == endpoint.client_id,
-                                                   User.role == Role.client_admin,
-                                                   User.status == Status.active)).all()
-    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
-    link = f"{base}/admin/clients/{endpoint.client_id}/webhooks/{endpoint.id}/deliveries"
-    subject = f"Webhook endpoint disabled: {endpoint.url}"[:200]
-    text = (
-        f"Hello,\n\nWe have disabled the webhook endpoint {endpoint.url} of {client.display_name} on CaaS: "
-        f"every delivery to it failed for 3 days.\n\n{endpoint.disabled_reason or ''}\n\n"
-        f"Once it answers again, enable it on the webhooks page and replay the events you missed from its "
-        f"delivery log:\n{link}\n\nCaaS\n"
-    )
-    for admin in admins:
-        mail.send(admin.email, subject, text)
-    return f"sent {len(admins)}"
+    when = int(endpoint.disabled_at.timestamp()) if endpoint.disabled_at else 0
+    created = notify.route(db.session, "webhook.endpoint.disabled", f"webhook.endpoint.disabled/{endpoint.id}-{when}",
+                           endpoint.client_id,
+                           {"endpoint_id": str(endpoint.id), "endpoint_url": endpoint.url, "reason": endpoint.disabled_reason})
+    db.session.commit()
+    return f"queued {created}"

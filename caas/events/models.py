@@ -6,8 +6,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (ARRAY, Boolean, DateTime, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
-                        Uuid, text)
+from sqlalchemy import (ARRAY, Boolean, CheckConstraint, DateTime, Enum, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint, Uuid, text)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -120,3 +120,64 @@ class WebhookAttempt(IdMixin, TenantMixin, db.Model):
     latency_ms: Mapped[int | None] = mapped_column(Integer)
     response_body: Mapped[str | None] = mapped_column(Text)  # the first 2 KB, decoded leniently
     error: Mapped[str | None] = mapped_column(Text)
+
+
+# --- Notifications (issue 11) -------------------------------------------------------------------------
+
+class NotificationMessage(IdMixin, db.Model):
+    """The sent-log: one message to one person on one channel (e-mail, SMS, in-app) for one event,
+    rendered when the event was routed.
+
+    Unique per (event, person, channel): routing an event again adds nothing. The sending job claims
+    the row (pending → sending) before it sends and marks it sent after, so a second run of the job
+    sends nothing. ``client_id`` is the recipient's tenant: NULL for platform admins and provider
+    users, whose rows belong to no tenant (and stay out of every tenant's sight).
+    """
+
+    __tablename__ = "notification_messages"
+    __table_args__ = (
+        UniqueConstraint("event_id", "user_id", "channel", name="uq_notification_messages_event_user_channel"),
+        CheckConstraint("channel IN ('email', 'sms', 'in_app')", name="channel"),
+        CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed')", name="status"),
+        Index("ix_notification_messages_user_created", "user_id", "created_at"),
+    )
+
+    client_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("clients.id", ondelete="RESTRICT"),
+                                                        index=True)
+    event_id: Mapped[str] = mapped_column(String(160))  # evt_… for domain events, "<type>/<key>" for notify.send
+    event_type: Mapped[str] = mapped_column(String(80))
+    template: Mapped[str] = mapped_column(String(60))
+    channel: Mapped[str] = mapped_column(String(10))
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id"))
+    to_address: Mapped[str] = mapped_column(String(254))  # e-mail address, phone number, or the user id (in-app)
+    subject: Mapped[str | None] = mapped_column(String(300))
+    text_body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    external_id: Mapped[str | None] = mapped_column(String(200))  # the Message-ID, or the SMS gateway's id
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = utcnow_column()
+
+
+class NotificationPreference(TenantMixin, db.Model):
+    """A borrower's choices: which optional e-mails they do not want (required ones cannot be
+    turned off, see ``caas.events.catalogue``) and whether due reminders also come by SMS."""
+
+    __tablename__ = "notification_preferences"
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id"), primary_key=True)
+    email_opt_outs: Mapped[list[str]] = mapped_column(ARRAY(String(60)), default=list)
+    sms_opt_in: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = utcnow_column()
+
+
+class SmsMessage(IdMixin, TenantMixin, db.Model):
+    """What the sandbox SMS gateway "sent": it records messages instead of sending them."""
+
+    __tablename__ = "sms_messages"
+    to_phone: Mapped[str] = mapped_column(String(40))
+    body: Mapped[str] = mapped_column(Text)
+    reference: Mapped[str] = mapped_column(String(100))  # the notification message it carries
+    created_at: Mapped[datetime] = utcnow_column()

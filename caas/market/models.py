@@ -144,6 +144,8 @@ class ProviderNotification(IdMixin, db.Model):
     """An in-app notice to a provider (its bid lost, expired, won). Provider data, no tenant."""
 
     __tablename__ = "provider_notifications"
+    __table_args__ = (Index("ix_provider_notifications_provider_unread", "provider_id",
+                            postgresql_where=text("read_at IS NULL")),)
     provider_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("providers.id"), index=True)
     text: Mapped[str] = mapped_column(String(400))
     link: Mapped[str | None] = mapped_column(String(300))

@@ -3,16 +3,19 @@ with endpoints pointing at the receiver, and a burst worker on the events queue.
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from aiosmtpd.controller import Controller
 
 from caas.core import tenant, worker
-from caas.events import deliveries, webhooks
+from caas.events import deliveries, mail, webhooks
 from tests import factories
 
 
@@ -141,3 +144,34 @@ def record(db, client, event_type="credit.application.submitted", data=None):
 def load(db, client, model, ident):
     with tenant.tenant_scope(client.id, db):
         return db.get(model, ident, populate_existing=True)
+
+
+# --- A real SMTP server (aiosmtpd) on 127.0.0.1 for the mail backend -----------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Collect:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos),
+                              message_from_bytes(envelope.content, policy=policy.default)))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp(monkeypatch):
+    handler = Collect()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setattr(mail.settings, "backend", "smtp")
+    monkeypatch.setattr(mail.settings, "smtp_host", "127.0.0.1")
+    monkeypatch.setattr(mail.settings, "smtp_port", port)
+    yield handler
+    controller.stop()

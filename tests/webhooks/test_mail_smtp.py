@@ -2,48 +2,17 @@
 admin gets when an endpoint is disabled, sent through it."""
 from __future__ import annotations
 
-import socket
 import uuid
-from email import message_from_bytes, policy
 
 import pytest
-from aiosmtpd.controller import Controller
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from caas.core import tenant
+from caas.credit.models import Notification
 from caas.events import jobs, mail
 from caas.events.models import WebhookEndpoint
 from tests import factories
-from tests.webhooks.conftest import make_endpoint
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Collect:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos),
-                              message_from_bytes(envelope.content, policy=policy.default)))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp(monkeypatch):
-    handler = Collect()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setattr(mail.settings, "backend", "smtp")
-    monkeypatch.setattr(mail.settings, "smtp_host", "127.0.0.1")
-    monkeypatch.setattr(mail.settings, "smtp_port", port)
-    yield handler
-    controller.stop()
+from tests.webhooks.conftest import free_port, make_endpoint
 
 
 def test_smtp_backend_sends_text_and_html(smtp):
@@ -64,17 +33,31 @@ def test_smtp_down_raises_so_the_job_is_retried(monkeypatch):
         mail.send("ada@example.com", "Hello", "body")
 
 
-def test_disabled_endpoint_email_goes_to_every_active_client_admin(db, smtp):
+def test_disabled_endpoint_email_goes_to_every_active_client_admin_once(db, smtp, run_events):
     c = factories.client(db)
     admins = [factories.client_admin(db, c) for _ in range(2)]
     factories.client_admin(db, factories.client(db))  # another tenant's admin gets nothing
+    platform = factories.platform_admin(db)
     endpoint, _ = make_endpoint(db, c, f"http://127.0.0.1:9/{uuid.uuid4().hex}")
     with tenant.tenant_scope(c.id, db):
         db.execute(update(WebhookEndpoint).where(WebhookEndpoint.id == endpoint.id)
                    .values(enabled=False, disabled_reason="Every delivery failed for 3 days"))
         db.commit()
-        assert jobs.notify_endpoint_disabled(str(endpoint.id)) == "sent 2"
+        assert jobs.notify_endpoint_disabled(str(endpoint.id)) == "queued 5"  # 2 e-mails, 3 in-app notices
+    run_events()
+    with tenant.tenant_scope(c.id, db):
+        assert jobs.notify_endpoint_disabled(str(endpoint.id)) == "queued 0"  # a re-run of the job
+    run_events()
     assert sorted(r for _, rcpt, _ in smtp.messages for r in rcpt) == sorted(a.email for a in admins)
-    body = smtp.messages[0][2].get_body(("plain",)).get_content()
+    message = smtp.messages[0][2]
+    assert message["Subject"] == f"Webhook endpoint disabled: {endpoint.url}"
+    body = message.get_body(("plain",)).get_content()
     assert endpoint.url in body and "Every delivery failed for 3 days" in body
     assert f"/admin/clients/{c.id}/webhooks/{endpoint.id}/deliveries" in body
+    html = message.get_body(("html",)).get_content()
+    assert f"<code>{endpoint.url}</code>" in html and "Open the delivery log" in html
+    # the platform admins see it in their notification centre, without an e-mail
+    with tenant.tenant_scope(c.id, db):
+        assert len(db.scalars(select(Notification).where(Notification.user_id.in_([a.id for a in admins]))).all()) == 2
+    notices = db.scalars(select(Notification).where(Notification.user_id == platform.id)).all()
+    assert [n.client_id for n in notices] == [None] and endpoint.url in notices[0].text
