@@ -14,13 +14,13 @@ from sqlalchemy.orm import Session
 
 from caas.core import tenant
 from caas.core.errors import DomainError, NotFound
-from caas.billing import usage
+from caas.billing import quotas, usage
 from caas.credit import consents, profiles, states
 from caas.credit.models import Application, ApplicationEvent, ApplicationStatus as S
 from caas.credit.quotes import indicative
 from caas.events import outbox
 from caas.money import CURRENCY_EXPONENTS, from_minor
-from caas.tenancy.models import CreditPolicy
+from caas.tenancy.models import Client, CreditPolicy
 
 PURPOSES = ("business expansion", "working capital", "education", "medical", "home improvement", "vehicle",
             "debt consolidation", "personal")
@@ -141,6 +141,7 @@ def submit(session: Session, application: Application, *, usage_key: str | None 
     elif not application.income_confirmed:
         errors["income_confirmed"] = "Confirm that your income and expenses are correct."
     _raise_fields(errors, "incomplete_application")
+    quotas.admit_application(session, session.get(Client, application.client_id))
     transition(session, application, S.submitted)
     application.submitted_at = datetime.now(timezone.utc)
     session.flush()
