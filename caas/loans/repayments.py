@@ -16,6 +16,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from caas.billing import usage
 from caas.core.errors import DomainError, NotFound
 from caas.credit import applications
 from caas.credit.models import Application, ApplicationStatus as S
@@ -218,6 +219,8 @@ def _apply(session: Session, loan: Loan, repayment: Repayment, on: date) -> None
                              income_minor=income, commission_minor=commission,
                              credit_minor=repayment.amount_minor - totals[Component.PRINCIPAL] - income,
                              reference=repayment.reference)
+    usage.record_payment(session, loan.client_id, f"repayment:{repayment.reference}", repayment.amount_minor,
+                         loan.currency)
     repayment.status = "succeeded"
     repayment.received_on = on
     repayment.allocation = {"principal_minor": totals[Component.PRINCIPAL], "interest_minor": totals[Component.INTEREST],

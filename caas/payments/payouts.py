@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from caas.audit.operations import Actor, record
+from caas.billing import usage
 from caas.core import tenant
 from caas.core.errors import DomainError, NotFound
 from caas.credit import applications
@@ -301,6 +302,7 @@ def _succeed(session: Session, payout: Payout, result: TransferResult, now: date
     ledger.settle_payout(session, loan_id=loan.id, gateway=payout.gateway or result.gateway,
                          amount_minor=payout.amount_minor, currency=loan.currency, reference=payout.reference,
                          occurred_at=now)
+    usage.record_payment(session, loan.client_id, f"payout:{payout.reference}", payout.amount_minor, loan.currency)
     if loan.fee_minor:
         ledger.withhold_fee(session, loan_id=loan.id, provider_id=loan.provider_id, amount_minor=loan.fee_minor,
                             currency=loan.currency, to_platform=_fee_to_platform())
