@@ -57,6 +57,7 @@ def serialise(invoice: Invoice, lines: list[InvoiceLine] | None = None) -> dict:
         "total": format_minor(invoice.total_minor, invoice.currency),
         "issued_at": invoice.issued_at.isoformat() if invoice.issued_at else None,
         "paid_at": invoice.paid_at.isoformat() if invoice.paid_at else None,
+        "path": f"/admin/billing/invoices/{invoice.id}",
     }
     if lines is not None:
         data["lines"] = [{"metric": l.metric, "kind": l.kind, "usage_period": l.usage_period, "quantity": l.quantity,

@@ -48,16 +48,3 @@ def queue_run(session, period: Period, client_slug: str | None = None) -> None: 
     enqueue_job(session, RUN_FUNC, args=[str(period), client_slug], job_id=f"{job_id(period)}{suffix}"[:200],
                 timeout=1800)
 
-
-def send_quota_warning(warning_id: str) -> str:
-    """E-mail the client's admins that a quota reached 90 % (or 100 %) this period."""
-    import uuid
-
-    from caas.billing.models import QuotaWarning
-    from caas.billing.notices import quota_warning_mail
-    from caas.core import tenant
-
-    warning = tenant.get_visible(db.session, QuotaWarning, uuid.UUID(warning_id))
-    if warning is None:
-        return "gone"
-    return quota_warning_mail(db.session, warning)

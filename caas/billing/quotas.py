@@ -3,7 +3,7 @@
 The API-calls-per-hour quota is enforced per key by Flask-Limiter (blueprints/api). Applications
 per month are counted from the ``application_processed`` usage of the month, under a per-client
 advisory lock so two submissions at the limit cannot both pass. At 90 % the client admins are told
-once per period (a unique ``quota_warnings`` row, then an e-mail job after commit); at 100 % new
+once per period (a unique ``quota_warnings`` row, then ``quota.warning`` through caas.events.notify); at 100 % new
 applications are refused with ``quota_exceeded`` (API 429) until the next month or until a platform
 admin grants an override for the month (audited).
 """
@@ -21,7 +21,7 @@ from caas.audit.operations import Actor, record
 from caas.billing.models import QuotaOverride, QuotaWarning, UsageEvent
 from caas.billing.periods import Period
 from caas.core.errors import DomainError
-from caas.events.outbox import enqueue_job
+from caas.events import notify
 from caas.tenancy.models import Client
 from caas.tenancy.tiers import effective_quotas
 
@@ -89,8 +89,9 @@ def _warn(session: Session, client: Client, state: QuotaState, level: int, used:
         limit=state.limit).on_conflict_do_nothing(constraint="uq_quota_warnings_once")
         .returning(QuotaWarning.id)).scalar()
     if inserted is not None:
-        enqueue_job(session, "caas.billing.jobs.send_quota_warning", args=[str(inserted)],
-                    job_id=f"quota-warning-{inserted}", client_id=client.id)
+        notify.send(session, "quota.warning", client_id=client.id, key=f"{client.id}-{state.period}-{level}", data={
+            "quota": "monthly applications", "used": used, "limit": state.limit,
+            "percent": min(100, used * 100 // state.limit), "period": f"in {Period.parse(state.period).label()}"})
 
 
 def warnings_for(session: Session, client_id: uuid.UUID, now: datetime | None = None) -> list[QuotaWarning]:
