@@ -54,6 +54,12 @@ class PolicyForm(FlaskForm):
                                            validators=[Optional()])
     write_off_days_past_due = IntegerField("Write off after days past due", validators=[DataRequired()])
     reference_annual_rate = DecimalField("Reference annual rate (%)", places=None, validators=[DataRequired()])
+    late_fee = DecimalField("Late fee per missed instalment (0 for none)", places=None, default=0,
+                            validators=[Optional()])
+    penalty_annual_rate = DecimalField("Penalty interest a year on overdue principal (%; 0 for none)", places=None,
+                                       default=0, validators=[Optional()])
+    overpayment = SelectField("Money left over when a loan is repaid", default="refund", choices=[
+        ("refund", "Refund it to the borrower's bank account"), ("hold_credit", "Hold it as a credit")])
 
 
 class ProviderForm(FlaskForm):

@@ -42,6 +42,9 @@ def policy(client_id: uuid.UUID):
         form.acceptance_window_hours.data = current.acceptance_window_hours
         form.write_off_days_past_due.data = current.write_off_days_past_due
         form.reference_annual_rate.data = current.reference_annual_rate * 100
+        form.late_fee.data = from_minor(current.late_fee_minor, currency)
+        form.penalty_annual_rate.data = current.penalty_annual_rate * 100
+        form.overpayment.data = current.overpayment
     if form.validate_on_submit():
         try:
             values = policies.PolicyInput(
@@ -55,6 +58,9 @@ def policy(client_id: uuid.UUID):
                 acceptance_window_hours=form.acceptance_window_hours.data or 48,
                 write_off_days_past_due=form.write_off_days_past_due.data,
                 reference_annual_rate=(form.reference_annual_rate.data / Decimal(100)),
+                late_fee_minor=to_minor(form.late_fee.data or 0, currency),
+                penalty_annual_rate=(form.penalty_annual_rate.data or Decimal(0)) / Decimal(100),
+                overpayment=form.overpayment.data,
             )
             policies.save(db.session, actor(), client_id, values)
         except DomainError as exc:

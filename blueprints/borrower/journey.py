@@ -334,13 +334,14 @@ def _my_loan(loan_id: uuid.UUID):
 
 def _loan_page(loan, form, status=200, hardship_form=None):
     today = date.today()
-    where = repayments.position(db.session, loan, today) if loan.status.value == "active" else None
+    # (not "where": base.html sets a variable of that name, which would shadow it in the page)
+    standing = repayments.position(db.session, loan, today) if loan.status.value == "active" else None
     from caas.loans import collections
 
     hardship = db.session.scalar(select(HardshipRequest).where(HardshipRequest.loan_id == loan.id)
                                  .order_by(HardshipRequest.created_at.desc()).limit(1))
     return render_template("borrower/loan.html", loan=loan, payout=payouts.for_loan(db.session, loan.id),
-                           where=where, today=today, form=form, history=repayments.history(db.session, loan.id),
+                           standing=standing, today=today, form=form, history=repayments.history(db.session, loan.id),
                            rows=repayments.installments(db.session, loan), confirm=ConfirmForm(),
                            authorization=collections.authorization_for(db.session, current_user.id),
                            hardship=hardship, hardship_form=hardship_form or HardshipForm(formdata=None),

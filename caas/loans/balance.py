@@ -115,6 +115,13 @@ class Chart:
         return " ".join(out)
 
     @property
+    def last_actual(self) -> tuple[int, int] | None:
+        """(x, y) of the latest known balance: marked with a dot, so that a single known point (a
+        loan paid out today) still shows."""
+        known = [p for p in self.points if p.actual_minor is not None]
+        return (self.x(known[-1].on), self.y(known[-1].actual_minor)) if known else None
+
+    @property
     def y_ticks(self) -> list[tuple[int, int]]:
         """(amount, y) for 0, half and the peak."""
         return [(amount, self.y(amount)) for amount in (0, self.peak // 2, self.peak)]

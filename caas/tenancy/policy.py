@@ -28,6 +28,11 @@ class PolicyInput:
     write_off_days_past_due: int
     reference_annual_rate: Decimal
     acceptance_window_hours: int = 48  # after bidding closes with offers, the borrower's time to accept
+    # servicing: one late fee per missed instalment, penalty interest a year on overdue principal
+    # (charged once per month late; 0 = off), and what happens to money left when a loan closes
+    late_fee_minor: int = 0
+    penalty_annual_rate: Decimal = Decimal("0")
+    overpayment: str = "refund"
     errors: dict[str, str] = field(default_factory=dict, repr=False)
 
 
@@ -67,6 +72,14 @@ def validate(policy: PolicyInput) -> None:
         problems.append(("write_off_days_past_due", "From 30 to 3650 days."))
     if not (Decimal("0") <= policy.reference_annual_rate <= Decimal("5")):
         problems.append(("reference_annual_rate", "Use a yearly rate from 0 to 500%."))
+    if policy.late_fee_minor < 0:
+        problems.append(("late_fee", "A late fee cannot be negative (0 for none)."))
+    if not (Decimal("0") <= policy.penalty_annual_rate <= Decimal("5")):
+        problems.append(("penalty_annual_rate", "Use a yearly rate from 0 (none) to 500%."))
+    elif policy.penalty_annual_rate != policy.penalty_annual_rate.quantize(Decimal("0.000001")):
+        problems.append(("penalty_annual_rate", "Use at most 4 decimals of a percent."))
+    if policy.overpayment not in ("refund", "hold_credit"):
+        problems.append(("overpayment", "Choose to refund an overpayment or to hold it as credit."))
     if problems:
         err = DomainError("invalid_policy", problems[0][1], problems[0][0])
         err.fields = dict(problems)  # type: ignore[attr-defined]
@@ -90,6 +103,8 @@ def snapshot(policy: CreditPolicy) -> dict:
         "acceptance_window_hours": policy.acceptance_window_hours,
         "write_off_days_past_due": policy.write_off_days_past_due,
         "reference_annual_rate": str(policy.reference_annual_rate),
+        "late_fee_minor": policy.late_fee_minor, "penalty_annual_rate": str(policy.penalty_annual_rate),
+        "overpayment": policy.overpayment,
     }
 
 
@@ -103,7 +118,8 @@ def save(session: Session, actor: Actor, client_id: uuid.UUID, values: PolicyInp
         session.add(policy)
     for name in ("currencies", "min_amount_minor", "max_amount_minor", "allowed_terms", "max_debt_to_income",
                  "min_age", "auto_decline_below_grade", "bidding_window_hours", "acceptance_window_hours",
-                 "write_off_days_past_due", "reference_annual_rate"):
+                 "write_off_days_past_due", "reference_annual_rate", "late_fee_minor", "penalty_annual_rate",
+                 "overpayment"):
         setattr(policy, name, getattr(values, name))
     session.flush()
     record(session, actor, "policy.update" if before else "policy.create", client_id=client_id,

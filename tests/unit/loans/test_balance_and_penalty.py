@@ -51,6 +51,8 @@ def test_chart_geometry_in_whole_units():
     assert chart.scheduled_path == "10,10 110,10 110,60 210,60 210,110"  # steps down on the due dates
     assert chart.actual_path == "10,10 110,10 110,30"  # stops at today
     assert chart.y_ticks == [(0, 110), (50_00, 60), (100_00, 10)]
+    assert chart.last_actual == (110, 30)  # today's dot
+    assert Chart([Point(START, 100_00, None)]).last_actual is None
 
 
 payments = st.lists(st.tuples(st.integers(0, 200), st.integers(0, 5_000_00)), max_size=12)
