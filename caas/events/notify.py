@@ -64,6 +64,7 @@ def acting_for(session: Session, client_id: uuid.UUID | None) -> Iterator[None]:
     tenant.set_tenant(client_id, session)
     try:
         yield
+        session.flush()  # what was added in this scope is written under it, not under the next one
     finally:
         tenant.set_tenant(previous.client_id, session, all_tenants=previous.all_tenants,
                           provider_id=previous.provider_id)
