@@ -116,8 +116,9 @@ def process(session: Session, refund_id: uuid.UUID, router: Router, now: datetim
     if refund is None:
         return "missing"
     if refund.status in ("succeeded", "failed"):
+        done = refund.status
         session.rollback()
-        return refund.status
+        return done
     request = _request(refund)
     if refund.status == "submitted" and refund.gateway:
         name = refund.gateway
@@ -141,8 +142,9 @@ def process(session: Session, refund_id: uuid.UUID, router: Router, now: datetim
         session.commit()  # the intent is durable before the gateway is called
         refund = lock(session, refund_id)
         if refund.status != "submitted" or refund.gateway != name:
+            status = refund.status
             session.rollback()  # another delivery of the job owns it now
-            return refund.status
+            return status
     try:
         result = router.gateway(name).initiate_transfer(request)
     except GatewayError as exc:
@@ -156,8 +158,9 @@ def process(session: Session, refund_id: uuid.UUID, router: Router, now: datetim
 def apply(session: Session, refund: LoanRefund, result: TransferResult, now: datetime) -> str:
     """What the gateway says about the refund, applied once (the caller holds its lock). Commits."""
     if result.reference != refund.reference:
+        status = refund.status
         session.rollback()
-        return refund.status
+        return status
     refund.gateway_id = result.gateway_id or refund.gateway_id
     if result.status == TransferStatus.succeeded:
         ledger.settle_payout(session, loan_id=refund.loan_id, gateway=refund.gateway or result.gateway,

@@ -126,7 +126,7 @@ def _stale_pending_then_payoff(db, client, loan_id, on):
     return payoff, late
 
 
-def test_an_overpayment_is_refunded_to_the_borrowers_bank_account_once(db, loan):  # noqa: F811
+def test_an_overpayment_is_refunded_to_the_borrowers_bank_account_once(app, db, loan):  # noqa: F811
     client, provider, loan_id = loan
     on = START + timedelta(days=10)
     payoff, late = _stale_pending_then_payoff(db, client, loan_id, on)
@@ -143,15 +143,20 @@ def test_an_overpayment_is_refunded_to_the_borrowers_bank_account_once(db, loan)
     assert (refund.amount_minor, refund.status, refund.recipient["account_number"]) == (17_25, "pending", "0123456781")
     assert ledger.balance_of(db, AccountKind.borrower_payout_clearing, loan_id, "NGN") == 17_25  # owed to the borrower
 
-    now = datetime.now(timezone.utc)
+    from caas.core import worker
+
+    refund_id, reference = refund.id, refund.reference
+    db.commit()  # (the test's reads end here, so the worker's commits are not inside them)
+    worker.run(app, ["payouts"], burst=True, with_cron=False)  # the refund job, sent after commit
     with tenant.tenant_scope(client.id, db):
-        assert refunds.process(db, refund.id, service.router(), now) == "succeeded"
-        assert refunds.process(db, refund.id, service.router(), now) == "succeeded"  # a duplicate job: nothing
+        assert db.get(LoanRefund, refund_id, populate_existing=True).status == "succeeded"
+        # a duplicate delivery of the job changes nothing
+        assert refunds.process(db, refund_id, service.router(), datetime.now(timezone.utc)) == "succeeded"
         assert db.scalar(select(func.count()).select_from(Notification)
                          .where(Notification.text.like("We sent 17.25 NGN back%"))) == 1
     assert ledger.balance_of(db, AccountKind.borrower_payout_clearing, loan_id, "NGN") == 0
     assert db.scalar(select(func.count()).select_from(JournalEntry)
-                     .where(JournalEntry.idempotency_key == f"payout:sandbox:{refund.reference}")) == 1
+                     .where(JournalEntry.idempotency_key == f"payout:sandbox:{reference}")) == 1
     # the provider got the payoff's principal and interest net of commission, nothing of the overpayment
     assert ledger.provider_funds(db, provider.id, "NGN").available_minor == 1_000_00 + 33 - 3  # 10% of 0.33 → 3
     assert all(tb.difference_minor == 0 for tb in trial_balance(db))
