@@ -194,5 +194,6 @@ def service_command(as_of: str | None) -> None:
     on = _date(as_of, "--as-of") if as_of else datetime.now(timezone.utc).date()
     report = servicing.service(db.session, on)
     click.echo(f"serviced {on}: {report.clients} clients, {report.loans} active loans, {report.reminders} reminders, "
-               f"{report.missed} missed, {report.penalties} penalty charges, {report.collections} into collections, {report.written_off} written off, "
+               f"{report.missed} missed, {report.penalties} penalty charges, {report.collections} into collections, "
+               f"{report.written_off} written off, "
                f"{report.auto_debits} auto-debits")

@@ -188,7 +188,8 @@ def provider_months(session: Session, provider_id: uuid.UUID, *, currency: str |
              .group_by(month, Repayment.currency).order_by(month.desc(), Repayment.currency))
     if currency:
         query = query.where(Repayment.currency == currency)
-    return [ProviderMonth(m, c, int(n), int(p), int(i), int(f), int(k)) for m, c, n, p, i, f, k in session.execute(query)]
+    return [ProviderMonth(m, c, int(n), int(p), int(i), int(f), int(k))
+            for m, c, n, p, i, f, k in session.execute(query)]
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,8 @@ from caas.loans.models import Loan, LoanInstallment, LoanRefund, LoanStatus, Rep
 from caas.payments import service
 from caas.payments.models import BankAccount
 from caas.tenancy.models import CreditPolicy
-from tests.loans.test_servicing_stories import START, due_dates, events, loan, pay, run_days, sandbox, state  # noqa: F401
+from tests.loans.test_servicing_stories import (START, due_dates, events, loan, pay, run_days,  # noqa: F401
+                                                sandbox, state)
 
 
 def set_policy(db, client, **values) -> None:
@@ -98,7 +99,8 @@ def test_no_penalty_without_a_rate(db, loan):  # noqa: F811
 @example(principal=27_00, rate=Decimal("0.06"))  # 13.5: a tie, up to the even 14
 @example(principal=10**15, rate=Decimal("4.999999"))  # beyond BIGINT before the division
 def test_the_jobs_sql_rounds_like_the_reference(db, principal, rate):
-    expression = servicing.PENALTY_AMOUNT_SQL.format(n="CAST(:p AS numeric) * CAST(CAST(:r AS numeric) * 1000000 AS numeric)")
+    n = "CAST(:p AS numeric) * CAST(CAST(:r AS numeric) * 1000000 AS numeric)"  # as the job builds it
+    expression = servicing.PENALTY_AMOUNT_SQL.format(n=n)
     from_sql = db.execute(text(f"SELECT CAST({expression} AS bigint)"), {"p": principal, "r": str(rate)}).scalar()
     assert from_sql == penalty_interest(principal, rate)
     assert from_sql == int((Decimal(principal) * rate / 12).quantize(Decimal(1), ROUND_HALF_EVEN))
@@ -214,3 +216,25 @@ def test_the_client_admin_sets_late_fee_penalty_and_overpayment_in_the_policy(cl
             2_500_50, Decimal("0.360000"), "hold_credit")
         change = db.execute(text("SELECT after FROM audit_log WHERE action = 'policy.update'")).scalar()
     assert Decimal(change["penalty_annual_rate"]) == Decimal("0.36") and change["overpayment"] == "hold_credit"
+
+
+def test_the_portal_refuses_a_second_payment_while_one_is_being_confirmed(client, db, loan):  # noqa: F811
+    from caas.tenancy.models import User
+    from tests import factories
+    from tests.helpers import field_errors, get, login, post_form
+
+    client_, _, loan_id = loan
+    with tenant.tenant_scope(client_.id, db):
+        email = db.get(User, db.get(Loan, loan_id).borrower_id).email
+        repayments.start(db, repayments.lock_loan(db, loan_id), 17_25, "portal")  # the gateway has not answered
+        db.commit()
+    base = f"/c/{client_.slug}"
+    login(client, email, factories.PASSWORD, path=f"{base}/login")
+    page = f"{base}/loans/{loan_id}"
+    refused = post_form(client, f"{page}/pay", {"kind": "payoff"}, token_from=page)
+    assert refused.status_code == 422
+    assert field_errors(refused.get_data(as_text=True)) == {"kind": [
+        "Your payment of 17.25 NGN is still being confirmed by the bank. Please wait for it before paying again."]}
+    with tenant.tenant_scope(client_.id, db):
+        assert db.scalar(select(func.count()).select_from(Repayment)) == 1  # nothing more was started
+    assert get(client, page).status_code == 200
