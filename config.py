@@ -75,6 +75,13 @@ class Config:
     PAYOUT_RECONCILE_INTERVAL = int(os.environ.get("PAYOUT_RECONCILE_INTERVAL", "300"))
     SERVICING_INTERVAL = int(os.environ.get("SERVICING_INTERVAL", "3600"))  # the daily job, repeated safely
     BILLING_SCHEDULE_INTERVAL = int(os.environ.get("BILLING_SCHEDULE_INTERVAL", "3600"))  # queues last month's run once
+    # Printed on invoices as the payment instructions.
+    BILLING_PAYEE = {
+        "name": os.environ.get("BILLING_PAYEE_NAME", "CaaS Platform Ltd"),
+        "bank": os.environ.get("BILLING_PAYEE_BANK", "Example Bank"),
+        "account": os.environ.get("BILLING_PAYEE_ACCOUNT", "0123456789"),
+        "contact": os.environ.get("BILLING_PAYEE_CONTACT", "billing@caas.example.com"),
+    }
     # Auto-debit: days after the due date on which an unpaid instalment is charged (0 = the due date).
     AUTO_DEBIT_RETRY_DAYS = os.environ.get("AUTO_DEBIT_RETRY_DAYS", "0,1,3,7")
     # Who keeps the origination fee withheld from a payout: "provider" (the lender's income) or "platform".

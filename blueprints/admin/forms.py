@@ -106,3 +106,17 @@ class AuditFilterForm(FlaskForm):
     client = StringField("Tenant (slug)", validators=[Optional()])
     date_from = DateField("From", validators=[Optional()])
     date_to = DateField("To", validators=[Optional()])
+
+
+class BillingRunForm(FlaskForm):
+    period = StringField("Month (YYYY-MM)", validators=[DataRequired(), Length(min=7, max=7)])
+    client = StringField("Only this client (slug)", validators=[Optional(), Length(max=63)])
+
+
+class InvoicePaymentForm(FlaskForm):
+    reference = StringField("Bank reference of the payment", validators=[DataRequired(), Length(max=100)])
+    paid_on = DateField("Received on", validators=[Optional()])
+
+
+class ReasonForm(FlaskForm):
+    reason = StringField("Reason", validators=[DataRequired(), Length(max=500)])

@@ -75,7 +75,13 @@ def tenant_of(model, ident):
 
 @bp.context_processor
 def admin_context():
-    return {"is_platform": current_user.is_authenticated and current_user.role == Role.platform_admin}
+    context = {"is_platform": current_user.is_authenticated and current_user.role == Role.platform_admin}
+    if current_user.is_authenticated and current_user.role == Role.client_admin:
+        from caas.billing.quotas import warnings_for  # the 90 % / 100 % banner, this month only
+
+        found = warnings_for(db.session, current_user.client_id)
+        context["quota_banner"] = found[0] if found else None
+    return context
 
 
 @bp.route("/")

@@ -227,6 +227,9 @@ def upgrade():
     for table in TENANT_TABLES:
         rls.enable(op, table)
     rls.enable(op, "price_book", nullable=True)
+    # The tier prices (no tenant) are the published plan: every tenant reads them beside its own overrides.
+    op.execute("DROP POLICY IF EXISTS plan_read ON price_book; "
+               "CREATE POLICY plan_read ON price_book FOR SELECT USING (client_id IS NULL);")
     # The billing run writes every tenant's invoices (and network-access usage) in one statement;
     # only caas.billing.run sets app.billing_run, inside the run's transaction.
     for table in ("invoices", "invoice_lines", "usage_events"):
@@ -235,6 +238,7 @@ def upgrade():
 
 
 def downgrade():
+    op.execute("DROP POLICY IF EXISTS plan_read ON price_book")
     for table in ("invoices", "invoice_lines", "usage_events"):
         op.execute(f"DROP POLICY IF EXISTS billing_run ON {table}")
     for table in ("quota_overrides", "quota_warnings", "invoice_lines", "invoices", "invoice_sequences",

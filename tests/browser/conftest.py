@@ -50,7 +50,13 @@ def truncate_all(owner) -> None:
         # Append-only tables refuse TRUNCATE through triggers; the owner cleaning test data may
         # switch triggers off for this transaction (replica role), nobody else can.
         conn.execute(text("SET LOCAL session_replication_role = replica"))
+        # The published price plan (tier rows, seeded by migration 0600) is reference data, not test data.
+        plan = conn.execute(text("SELECT * FROM price_book WHERE client_id IS NULL")).mappings().all()
         conn.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
+        if plan:
+            columns = list(plan[0].keys())
+            conn.execute(text(f"INSERT INTO price_book ({', '.join(columns)}) VALUES "
+                              f"({', '.join(':' + c for c in columns)})"), [dict(row) for row in plan])
 
 
 @pytest.fixture(scope="module")

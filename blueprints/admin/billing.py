@@ -1,0 +1,214 @@
+"""Billing in the admin portal. Platform admins: runs (queue one, issue a month's drafts), invoices
+of every client with issue / record payment / void, revenue by month. Client admins: their usage
+this month against the plan, the last 12 months, their invoices (issued ones) as PDF, the quota
+banner. Every read of another tenant goes through the audited platform access."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+from flask import Response, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from blueprints.admin import bp
+from blueprints.admin.forms import BillingRunForm, ConfirmForm, InvoicePaymentForm, ReasonForm
+from blueprints.admin.routes import acting_for, platform_only, tenant_of, tenant_page
+from blueprints.common import actor, refuse
+from blueprints.forms_util import apply_error
+from caas.billing import invoices, jobs, pricing, quotas, reports
+from caas.billing.models import Invoice, InvoiceStatus
+from caas.billing.periods import Period
+from caas.core.documents import render_pdf
+from caas.core.errors import DomainError
+from caas.core.extensions import db
+from caas.tenancy.models import Client, Role
+
+
+def _is_platform() -> bool:
+    return current_user.role == Role.platform_admin
+
+
+@bp.route("/billing", methods=["GET", "POST"])
+@platform_only
+def billing_home():
+    form = BillingRunForm()
+    if request.method == "GET":
+        form.period.data = str(Period.of(datetime.now(timezone.utc)).previous())
+    elif form.validate_on_submit():
+        try:
+            period = Period.parse(form.period.data)
+            if period.ends_at > datetime.now(timezone.utc):
+                raise DomainError("period_not_over", f"{period} is not over yet.", "period")
+            jobs.queue_run(db.session, period, form.client.data.strip() or None)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            apply_error(form, exc)
+        else:
+            flash(f"The billing run for {period} is queued; it appears below when it starts.", "success")
+            return redirect(url_for("admin.billing_home"))
+    with acting_for(None, "billing overview"):
+        runs = reports.recent_runs(db.session)
+        revenue = reports.revenue_by_month(db.session)
+        statuses = {p: invoices.period_status(db.session, p) for p in sorted({r.period for r in runs}, reverse=True)}
+        db.session.commit()
+    return render_template("admin/billing.html", form=form, runs=runs, revenue=revenue, statuses=statuses,
+                           metrics=pricing.METRICS, labels=pricing.LABELS, confirm=ConfirmForm(),
+                           peak=reports.chart_scale([m.total_minor for m in revenue])), (422 if form.errors else 200)
+
+
+@bp.route("/billing/periods/<period>/issue", methods=["POST"])
+@platform_only
+def billing_issue_period(period: str):
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        issued = invoices.issue_period(db.session, actor(), period)
+    except DomainError as exc:
+        refuse(exc)
+    else:
+        flash(f"{issued} draft invoices of {period} issued.", "success")
+    return redirect(url_for("admin.billing_home"))
+
+
+@bp.route("/billing/invoices")
+def invoice_list():
+    filters = invoices.InvoiceFilters(
+        client_id=_uuid_arg("client_id") if _is_platform() else current_user.client_id,
+        period=request.args.get("period") or None, status=request.args.get("status") or None)
+    try:
+        with acting_for(None, "invoices list"):
+            rows = invoices.list_invoices(db.session, filters, include_drafts=_is_platform())
+            names = {c.id: c.display_name for c in db.session.query(Client).filter(
+                Client.id.in_({r.client_id for r in rows}))} if rows else {}
+            db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return redirect(url_for("admin.invoice_list"))
+    return render_template("admin/invoices.html", rows=rows, names=names, filters=filters,
+                           states=[s.value for s in InvoiceStatus])
+
+
+def _uuid_arg(name: str) -> uuid.UUID | None:
+    value = request.args.get(name)
+    if not value:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        abort(404)
+
+
+def _visible_invoice(invoice_id: uuid.UUID) -> Invoice:
+    """The invoice in the acting scope; a client admin never sees drafts (not yet sent to them)."""
+    try:
+        invoice = invoices.get(db.session, invoice_id)
+    except DomainError:
+        abort(404)
+    if not _is_platform() and invoice.status == InvoiceStatus.draft:
+        abort(404)
+    return invoice
+
+
+@bp.route("/billing/invoices/<uuid:invoice_id>")
+def invoice_detail(invoice_id: uuid.UUID):
+    with acting_for(tenant_of(Invoice, invoice_id), "invoice detail"):
+        invoice = _visible_invoice(invoice_id)
+        client = db.session.get(Client, invoice.client_id)
+        page = render_template("admin/invoice_detail.html", invoice=invoice, client=client,
+                               lines=invoices.lines_of(db.session, invoice), pay_form=InvoicePaymentForm(),
+                               void_form=ReasonForm(), confirm=ConfirmForm())
+        db.session.commit()
+    return page
+
+
+@bp.route("/billing/invoices/<uuid:invoice_id>.pdf")
+def invoice_pdf(invoice_id: uuid.UUID):
+    with acting_for(tenant_of(Invoice, invoice_id), "invoice pdf"):
+        invoice = _visible_invoice(invoice_id)
+        html = render_template("billing/invoice_pdf.html", invoice=invoice,
+                               client=db.session.get(Client, invoice.client_id),
+                               lines=invoices.lines_of(db.session, invoice),
+                               period_label=Period.parse(invoice.period).label(),
+                               payee=current_app.config["BILLING_PAYEE"])
+        db.session.commit()
+    return Response(render_pdf(html), mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{invoice.number}.pdf"',
+        "Cache-Control": "private, no-store"})
+
+
+def _invoice_action(invoice_id: uuid.UUID, reason: str, operation, success: str, form=None):  # noqa: ANN001
+    if form is not None and not form.validate_on_submit():
+        flash(" ".join(e for errors in form.errors.values() for e in errors), "danger")
+        return redirect(url_for("admin.invoice_detail", invoice_id=invoice_id))
+    if form is None and not ConfirmForm().validate_on_submit():
+        abort(400)
+    with acting_for(tenant_of(Invoice, invoice_id), reason):
+        try:
+            invoice = operation()
+        except DomainError as exc:
+            refuse(exc)
+        else:
+            db.session.commit()
+            flash(success.format(number=invoice.number), "success")
+    return redirect(url_for("admin.invoice_detail", invoice_id=invoice_id))
+
+
+@bp.route("/billing/invoices/<uuid:invoice_id>/issue", methods=["POST"])
+@platform_only
+def invoice_issue(invoice_id: uuid.UUID):
+    return _invoice_action(invoice_id, "invoice issue", lambda: invoices.issue(db.session, actor(), invoice_id),
+                           "Invoice {number} issued: the client's admins are told.")
+
+
+@bp.route("/billing/invoices/<uuid:invoice_id>/paid", methods=["POST"])
+@platform_only
+def invoice_paid(invoice_id: uuid.UUID):
+    form = InvoicePaymentForm()
+    return _invoice_action(invoice_id, "invoice payment", lambda: invoices.record_paid(
+        db.session, actor(), invoice_id, reference=form.reference.data, paid_on=form.paid_on.data),
+        "Payment of invoice {number} recorded.", form)
+
+
+@bp.route("/billing/invoices/<uuid:invoice_id>/void", methods=["POST"])
+@platform_only
+def invoice_void(invoice_id: uuid.UUID):
+    form = ReasonForm()
+    return _invoice_action(invoice_id, "invoice void", lambda: invoices.void(
+        db.session, actor(), invoice_id, reason=form.reason.data), "Invoice {number} voided.", form)
+
+
+@bp.route("/clients/<uuid:client_id>/usage")
+@tenant_page
+def client_usage(client_id: uuid.UUID):
+    client = g.scoped_client
+    now = datetime.now(timezone.utc)
+    months = reports.monthly_usage(db.session, client_id, now=now)
+    return render_template(
+        "admin/usage.html", client=client, usage=reports.current_usage(db.session, client, now), months=months,
+        quota=quotas.applications_state(db.session, client, now), warnings=quotas.warnings_for(db.session, client_id, now),
+        invoices=invoices.list_invoices(db.session, invoices.InvoiceFilters(client_id=client_id),
+                                        include_drafts=_is_platform(), limit=24),
+        outstanding=reports.outstanding(db.session, client_id), metrics=pricing.METRICS, labels=pricing.LABELS,
+        peaks={m: reports.chart_scale([mo.by_metric.get(m, 0) for mo in months]) for m in pricing.METRICS},
+        period_label=Period.of(now).label(), override_form=ReasonForm())
+
+
+@bp.route("/clients/<uuid:client_id>/quota-override", methods=["POST"])
+@platform_only
+def quota_override(client_id: uuid.UUID):
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        flash("Say why the quota is lifted.", "danger")
+        return redirect(url_for("admin.client_usage", client_id=client_id))
+    client = db.session.get(Client, client_id) or abort(404)
+    with acting_for(client_id, "quota override"):
+        try:
+            quotas.grant_override(db.session, actor(), client, reason=form.reason.data)
+        except DomainError as exc:
+            refuse(exc)
+        else:
+            db.session.commit()
+            flash(f"The application quota of {client.display_name} is lifted until the end of the month.", "success")
+    return redirect(url_for("admin.client_usage", client_id=client_id))
