@@ -1,5 +1,6 @@
-"""E-mail. In development and tests each message is written to a file (MAIL_DIR) and logged;
-SMTP comes with the notifications issue. Templates are .txt + .html pairs under templates/email/."""
+"""E-mail: one message, a text part and an HTML part, over SMTP (``MAIL_BACKEND=smtp``) or, in
+development and tests, written to a file under MAIL_DIR (``file``). Templates are .txt + .html pairs
+under templates/email/; notifications are rendered and sent through caas.events.notify."""
 from __future__ import annotations
 
 import logging
