@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from caas.core.errors import NotFound
 from caas.credit import notifications
-from caas.credit.models import Notification
 from caas.market.models import ProviderNotification
 from caas.tenancy.models import Role
 
@@ -66,7 +65,8 @@ class ProviderInbox(UserInbox):
         self.provider_id = provider_id
 
     def items(self, session: Session, limit: int = PAGE) -> list[Item]:
-        shared = session.scalars(select(ProviderNotification).where(ProviderNotification.provider_id == self.provider_id)
+        shared = session.scalars(select(ProviderNotification)
+                                 .where(ProviderNotification.provider_id == self.provider_id)
                                  .order_by(ProviderNotification.created_at.desc()).limit(limit)).all()
         merged = [_item(n) for n in shared] + super().items(session, limit)
         return sorted(merged, key=lambda item: item.created_at, reverse=True)[:limit]

@@ -238,8 +238,8 @@ def notify_endpoint_disabled(endpoint_id: str) -> str:
     if endpoint is None or endpoint.enabled:
         return "not disabled"
     when = int(endpoint.disabled_at.timestamp()) if endpoint.disabled_at else 0
+    data = {"endpoint_id": str(endpoint.id), "endpoint_url": endpoint.url, "reason": endpoint.disabled_reason}
     created = notify.route(db.session, "webhook.endpoint.disabled", f"webhook.endpoint.disabled/{endpoint.id}-{when}",
-                           endpoint.client_id,
-                           {"endpoint_id": str(endpoint.id), "endpoint_url": endpoint.url, "reason": endpoint.disabled_reason})
+                           endpoint.client_id, data)
     db.session.commit()
     return f"queued {created}"

@@ -48,7 +48,8 @@ def test_sms_reminders_need_a_phone_number_on_the_profile(client, db):
     everything = sorted(catalogue.optional_keys())
     refused = post_form(client, page_url, {"emails": everything, "sms_opt_in": "y"})
     assert refused.status_code == 422
-    assert field_errors(refused.get_data(as_text=True))["sms_opt_in"] == ["Add your phone number to your profile first."]
+    assert field_errors(refused.get_data(as_text=True))["sms_opt_in"] == [
+        "Add your phone number to your profile first."]
     with tenant.tenant_scope(c.id, db):
         assert preferences.get(db, me.id) is None
         profiles.save(db, me, c, profile_input(phone="+2348030000001"), date(2026, 11, 1))
