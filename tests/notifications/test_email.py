@@ -165,22 +165,28 @@ def _referred(db, client, borrower) -> uuid.UUID:
         return application.id
 
 
-def test_a_decision_is_required_and_tells_the_reason(db, smtp, run_events):
+@pytest.mark.parametrize("outcome", ["approve", "decline"])
+def test_a_decision_is_required_and_tells_the_outcome(db, smtp, run_events, outcome):
     client = factories.client(db)
     admin = factories.client_admin(db, client)
     borrower = factories.borrower(db, client)
     application_id = _referred(db, client, borrower)
     with tenant.tenant_scope(client.id, db):
         preferences.save(db, borrower.id, client.id, emails_off=sorted(catalogue.optional_keys()), sms_opt_in=False)
-        decisions.review_referral(db, Actor(admin.id, "client_admin"), application_id, "decline",
-                                  "Income could not be verified")
+        decisions.review_referral(db, Actor(admin.id, "client_admin"), application_id, outcome,
+                                  "Income could not be verified" if outcome == "decline" else "Payslips checked")
         db.commit()
     run_events()
     (decision,) = mails_to(smtp, borrower.email)  # not the optional "application received"
-    assert decision["Subject"] == f"The decision on your application to {client.display_name}"
     text, html = parts(decision)
-    assert "cannot approve your application for 250,000.00 NGN" in text
-    assert "  - Income could not be verified" in text and "<li>Income could not be verified</li>" in html
+    if outcome == "decline":
+        assert decision["Subject"] == f"The decision on your application to {client.display_name}"
+        assert "cannot approve your application for 250,000.00 NGN" in text
+        assert "  - Income could not be verified" in text and "<li>Income could not be verified</li>" in html
+    else:
+        assert decision["Subject"] == f"Your application to {client.display_name} is approved"
+        assert "your application for 250,000.00 NGN over 12 months is approved" in text
+        assert "<strong>approved</strong>" in html and "Payslips" not in text
 
 
 def test_routing_or_sending_twice_sends_each_message_once(db, smtp, run_events):
