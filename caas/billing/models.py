@@ -28,9 +28,12 @@ class UsageEvent(IdMixin, TenantMixin, db.Model):
 
     __tablename__ = "usage_events"
     __table_args__ = (UniqueConstraint("client_id", "idempotency_key", name="uq_usage_events_client_key"),
-                      Index("ix_usage_events_occurred_at", "occurred_at"),
-                      Index("ix_usage_events_recorded_at", "recorded_at"),
-                      Index("ix_usage_events_client_metric_occurred", "client_id", "metric", "occurred_at"))
+                      Index("ix_usage_events_occurred_at", "occurred_at", postgresql_using="brin"),
+                      Index("ix_usage_events_recorded_at", "recorded_at", postgresql_using="brin"),
+                      Index("ix_usage_events_applications", "client_id", "occurred_at",
+                            postgresql_where=text("metric = 'application_processed'")))
+    # The unique (client_id, idempotency_key) index serves lookups by client: no separate client index.
+    client_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("clients.id", ondelete="RESTRICT"))
     metric: Mapped[str] = mapped_column(String(40))
     quantity: Mapped[int] = mapped_column(BigInteger, default=1)
     amount_minor: Mapped[int | None] = mapped_column(BigInteger)
@@ -129,6 +132,8 @@ class InvoiceLine(IdMixin, TenantMixin, db.Model):
     __tablename__ = "invoice_lines"
     __table_args__ = (Index("ix_invoice_lines_usage", "client_id", "usage_period", "metric"),
                       {"comment": "append-only in practice: an invoice's lines never change after the run"})
+    # ix_invoice_lines_usage leads with client_id: no separate client index.
+    client_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("clients.id", ondelete="RESTRICT"))
     invoice_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("invoices.id"), index=True)
     position: Mapped[int] = mapped_column(Integer)
     metric: Mapped[str] = mapped_column(String(40))

@@ -8,7 +8,7 @@ at one price (stated in README "Billing").
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -29,6 +29,7 @@ class Book:
 
     tier_prices: dict[tuple[str, str], PriceBookEntry]   # (tier, metric) → entry
     client_prices: dict[tuple[uuid.UUID, str], PriceBookEntry]  # (client, metric) → entry
+    priced: dict[uuid.UUID, Price] = field(default_factory=dict)  # entry id → Price, made once
 
     def for_client(self, client_id: uuid.UUID, tier: str) -> dict[str, Price]:
         prices = {}
@@ -38,7 +39,10 @@ class Book:
             entry = own if own is not None and (tier_entry is None or own.effective_from >= tier_entry.effective_from) \
                 else tier_entry
             if entry is not None:
-                prices[metric] = to_price(entry)
+                price = self.priced.get(entry.id)
+                if price is None:
+                    price = self.priced[entry.id] = to_price(entry)
+                prices[metric] = price
         return prices
 
 

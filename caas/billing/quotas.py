@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, literal_column, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -57,7 +57,8 @@ def _period(now: datetime | None) -> Period:
 def applications_state(session: Session, client: Client, now: datetime | None = None) -> QuotaState:
     period = _period(now)
     used = session.scalar(select(func.coalesce(func.sum(UsageEvent.quantity), 0)).where(
-        UsageEvent.client_id == client.id, UsageEvent.metric == "application_processed",
+        UsageEvent.client_id == client.id,
+        UsageEvent.metric == literal_column("'application_processed'"),  # a literal: the partial index matches
         UsageEvent.occurred_at >= period.starts_at, UsageEvent.occurred_at < period.ends_at)) or 0
     overridden = session.scalar(select(QuotaOverride.id).where(
         QuotaOverride.client_id == client.id, QuotaOverride.quota == APPLICATIONS,

@@ -57,9 +57,18 @@ WHERE 'provider_marketplace' = ANY(c.enabled_services) AND c.status = 'active' A
 ON CONFLICT (client_id, idempotency_key) DO NOTHING
 """)
 
-# The one aggregation over usage_events: the period, plus whole earlier periods that were invoiced
-# and have usage recorded since LATE_OVERLAP before the period began.
+# The aggregation over usage_events: the period (a plain GROUP BY that PostgreSQL runs in parallel)…
 _AGGREGATE = text("""
+SELECT e.client_id, e.metric, e.currency, sum(e.quantity) AS quantity, coalesce(sum(e.amount_minor), 0) AS base
+FROM usage_events e
+WHERE e.occurred_at >= :start AND e.occurred_at < :end
+  AND (CAST(:client AS uuid) IS NULL OR e.client_id = CAST(:client AS uuid))
+GROUP BY e.client_id, e.metric, e.currency
+""")
+
+# … and whole earlier periods that were invoiced and have usage recorded since LATE_OVERLAP before
+# the period began (found through the BRIN index on recorded_at: only what arrived lately is read).
+_LATE = text("""
 WITH late AS (
     SELECT DISTINCT client_id, date_trunc('month', occurred_at) AS month
     FROM usage_events
@@ -70,14 +79,8 @@ WITH late AS (
     FROM late l
     JOIN invoices i ON i.client_id = l.client_id AND i.period = to_char(l.month, 'YYYY-MM') AND i.status <> 'void'
 )
-SELECT e.client_id, CAST(:period AS varchar) AS period, e.metric, e.currency,
+SELECT e.client_id, to_char(v.month, 'YYYY-MM') AS period, e.metric, e.currency,
        sum(e.quantity) AS quantity, coalesce(sum(e.amount_minor), 0) AS base
-FROM usage_events e
-WHERE e.occurred_at >= :start AND e.occurred_at < :end
-  AND (CAST(:client AS uuid) IS NULL OR e.client_id = CAST(:client AS uuid))
-GROUP BY e.client_id, e.metric, e.currency
-UNION ALL
-SELECT e.client_id, to_char(v.month, 'YYYY-MM'), e.metric, e.currency, sum(e.quantity), coalesce(sum(e.amount_minor), 0)
 FROM invoiced v
 JOIN usage_events e ON e.client_id = v.client_id AND e.occurred_at >= v.month
                    AND e.occurred_at < v.month + interval '1 month'
@@ -177,8 +180,9 @@ def plan_invoices(period: Period, clients: dict[uuid.UUID, Client], book: Book,
     invoice currency) and what earlier invoices billed. Deterministic order: client slug, currency."""
     drafts: dict[tuple[uuid.UUID, str], DraftInvoice] = {}
     prices_cache: dict[uuid.UUID, dict[str, pricing.Price]] = {}
-    ordered = sorted(usage.items(), key=lambda kv: (
-        kv[0][1] != str(period), kv[0][1], pricing.METRICS.index(kv[0][2]) if kv[0][2] in pricing.METRICS else 99))
+    this = str(period)
+    rank = {metric: n for n, metric in enumerate(pricing.METRICS)}
+    ordered = sorted(usage.items(), key=lambda kv: (kv[0][1] != this, kv[0][1], rank.get(kv[0][2], 99)))
     for (client_id, usage_period, metric, currency), totals in ordered:
         client = clients.get(client_id)
         if client is None or (client_id, currency) in skip or metric not in pricing.METRICS:
@@ -189,7 +193,7 @@ def plan_invoices(period: Period, clients: dict[uuid.UUID, Client], book: Book,
         price = prices.get(metric)
         if price is None:
             continue  # no price in force: nothing to charge (the run report counts clients, not this)
-        if usage_period == str(period):
+        if usage_period == this:
             kind, result = "usage", pricing.charge(price, pricing.Usage(totals.quantity, totals.base), currency)
         else:
             before = billed.get((client_id, usage_period, metric, currency), Totals(0, 0))
@@ -225,20 +229,21 @@ def bill_period(session: Session, period: Period, run: BillingRun, *, client: Cl
     with tenant.all_tenants_scope(session):
         session.execute(_LOCK, {"key": f"billing:{period}"})
         record_network_access(session, period, client)
-        rows = session.execute(_AGGREGATE, {
-            "period": str(period), "start": period.starts_at, "end": period.ends_at,
-            "late_from": period.starts_at - LATE_OVERLAP, "client": client_param}).all()
-        client_rows = session.scalars(select(Client).where(Client.id.in_({r.client_id for r in rows}))).all() \
+        params = {"start": period.starts_at, "end": period.ends_at, "client": client_param}
+        rows = [(r.client_id, str(period), r.metric, r.currency, r.quantity, r.base)
+                for r in session.execute(_AGGREGATE, params)]
+        rows += [tuple(r) for r in session.execute(_LATE, {**params, "late_from": period.starts_at - LATE_OVERLAP})]
+        client_rows = session.scalars(select(Client).where(Client.id.in_({r[0] for r in rows}))).all() \
             if rows else []
         clients = {c.id: c for c in client_rows}
         usage: dict = defaultdict(lambda: Totals(0, 0))
-        for row in rows:
-            c = clients.get(row.client_id)
+        for client_id, usage_period, metric, currency, quantity, base in rows:
+            c = clients.get(client_id)
             if c is None:
                 continue
-            key = (row.client_id, row.period, row.metric, row.currency or c.default_currency)
+            key = (client_id, usage_period, metric, currency or c.default_currency)
             prior = usage[key]
-            usage[key] = Totals(prior.quantity + int(row.quantity), prior.base + int(row.base))
+            usage[key] = Totals(prior.quantity + int(quantity), prior.base + int(base))
         earlier = sorted({(k[0], k[1]) for k in usage if k[1] != str(period)})
         billed = {}
         if earlier:

@@ -64,9 +64,13 @@ def upgrade():
 
     op.add_column("usage_events", sa.Column("recorded_at", sa.DateTime(timezone=True),
                                             server_default=sa.text("now()"), nullable=False))
-    op.create_index("ix_usage_events_occurred_at", "usage_events", ["occurred_at"])
-    op.create_index("ix_usage_events_recorded_at", "usage_events", ["recorded_at"])
-    op.create_index("ix_usage_events_client_metric_occurred", "usage_events", ["client_id", "metric", "occurred_at"])
+    op.drop_index("ix_usage_events_client_id", table_name="usage_events")  # the unique (client_id, key) serves
+    # Usage is appended roughly in time order: BRIN indexes find a month (or what arrived lately) for
+    # almost nothing on insert; the quota check counts one client's applications this month.
+    op.create_index("ix_usage_events_occurred_at", "usage_events", ["occurred_at"], postgresql_using="brin")
+    op.create_index("ix_usage_events_recorded_at", "usage_events", ["recorded_at"], postgresql_using="brin")
+    op.create_index("ix_usage_events_applications", "usage_events", ["client_id", "occurred_at"],
+                    postgresql_where=sa.text("metric = 'application_processed'"))
 
     op.create_table(
         "price_book",
@@ -196,7 +200,6 @@ def upgrade():
         sa.CheckConstraint("kind IN ('usage', 'adjustment')", name=op.f("ck_invoice_lines_kind")),
         comment="append-only in practice: an invoice's lines never change after the run",
     )
-    op.create_index(op.f("ix_invoice_lines_client_id"), "invoice_lines", ["client_id"])
     op.create_index(op.f("ix_invoice_lines_invoice_id"), "invoice_lines", ["invoice_id"])
     op.create_index("ix_invoice_lines_usage", "invoice_lines", ["client_id", "usage_period", "metric"])
 
@@ -235,9 +238,13 @@ def upgrade():
     for table in ("invoices", "invoice_lines", "usage_events"):
         op.execute(f"DROP POLICY IF EXISTS billing_run ON {table}; "
                    f"CREATE POLICY billing_run ON {table} FOR INSERT WITH CHECK (app_billing_run());")
+    # INSERT … ON CONFLICT DO NOTHING (idempotent usage) also needs the new rows visible to SELECT.
+    op.execute("DROP POLICY IF EXISTS billing_run_read ON usage_events; "
+               "CREATE POLICY billing_run_read ON usage_events FOR SELECT USING (app_billing_run());")
 
 
 def downgrade():
+    op.execute("DROP POLICY IF EXISTS billing_run_read ON usage_events")
     op.execute("DROP POLICY IF EXISTS plan_read ON price_book")
     for table in ("invoices", "invoice_lines", "usage_events"):
         op.execute(f"DROP POLICY IF EXISTS billing_run ON {table}")
@@ -245,7 +252,8 @@ def downgrade():
                   "billing_runs", "price_book"):
         op.drop_table(table)
     op.execute("DROP TYPE IF EXISTS invoice_status")
-    op.drop_index("ix_usage_events_client_metric_occurred", table_name="usage_events")
+    op.drop_index("ix_usage_events_applications", table_name="usage_events")
+    op.create_index("ix_usage_events_client_id", "usage_events", ["client_id"])
     op.drop_index("ix_usage_events_recorded_at", table_name="usage_events")
     op.drop_index("ix_usage_events_occurred_at", table_name="usage_events")
     op.drop_column("usage_events", "recorded_at")
