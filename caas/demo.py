@@ -73,7 +73,30 @@ def load() -> int:
     created += _market_data(session, actor, client, providers)
     created += _scoring_data(session, actor)
     session.commit()
+    created += _billing_data(session, client)
     return created
+
+
+DEMO_USAGE = {"application_processed": 13, "risk_assessment": 13, "api_call": 2_500}  # last month
+
+
+def _billing_data(session, client) -> int:
+    """Last month's usage of Demo Lend and its draft invoice (13 x 100.00 + 13 x 50.00 = NGN 1,950.00),
+    for the platform admin to issue. Idempotent: usage by key, the run by period."""
+    from datetime import datetime, timezone
+
+    from caas.billing import run, usage
+    from caas.billing.usage import UsageInput
+
+    last = run.previous_period()
+    at = last.starts_at.replace(day=10, hour=9, tzinfo=timezone.utc)
+    with tenant.tenant_scope(client.id, session):
+        new = usage.record_many(session, [UsageInput(client.id, metric, f"demo:{last}:{metric}", quantity, occurred_at=at)
+                                          for metric, quantity in DEMO_USAGE.items()])
+    session.commit()
+    made = run.execute(session, last, client_slug=client.slug, triggered_by="demo-data")
+    assert made.period == str(last) and datetime.now(timezone.utc) >= last.ends_at
+    return new + made.invoices_created
 
 
 def _usable_model(session) -> bool:

@@ -27,12 +27,10 @@ def billed(live_app, live_server):
 
         client = operations.get_client_by_slug(db.session, "demo")
         with tenant.tenant_scope(client.id, db.session):
-            record_many(db.session, [
-                UsageInput(client.id, "application_processed", "browser-last-month", quantity=13,
-                           occurred_at=last.starts_at.replace(day=9)),
-                UsageInput(client.id, "application_processed", "browser-this-month", quantity=4, occurred_at=now)])
+            record_many(db.session, [UsageInput(client.id, "application_processed", "browser-this-month", quantity=4,
+                                                occurred_at=now)])
         db.session.commit()
-        run.execute(db.session, last, client_slug="demo", triggered_by="test")
+        run.execute(db.session, last, client_slug="demo", triggered_by="test")  # demo-data made it: nothing new
         db.session.remove()
     return last
 
@@ -51,7 +49,7 @@ def test_platform_admin_issues_and_client_admin_downloads_the_invoice_pdf(browse
     page.get_by_role("button", name="Issue the invoice").click()
     assert page.get_by_test_id("invoice-status").inner_text() == "issued"
     total = page.get_by_test_id("invoice-total").inner_text()
-    assert total == "1,300.00 NGN"  # 13 applications x 100.00, no tax configured
+    assert total == "1,950.00 NGN"  # demo data: 13 applications x 100.00 + 13 risk assessments x 50.00
     admin.close()
 
     context = browser.new_context(accept_downloads=True)
