@@ -15,7 +15,9 @@ that on ON:
   rest unpaid (missed instalments, buckets 1-30 ... 90+, collections from 30 days);
 - 1 loan in 500 (200) is 180 days past due: written off on ON (policy default 180 days); the
   write-off is a Python loop per loan with a ledger posting, so only a few.
-Every client's policy charges a late fee (NGN 1,000 / KES 200 / GHS 20). No auto-debit authorisations
+Every client's policy charges a late fee (NGN 1,000 / KES 200 / GHS 20) and penalty interest of PENALTY
+(default 0.36 a year; the reset clears the penalties charged, so in both scenarios the run charges the
+first month of every instalment missed more than a month before ON). No auto-debit authorisations
 are seeded: the job's auto-debit step (caas.loans.collections.auto_debit) runs its query and finds
 nothing to charge.
 
@@ -57,6 +59,7 @@ DATABASE = "caas_bench_servicing"
 REDIS_DB = 2
 LOANS = int(os.environ.get("LOANS", "100000"))
 SCENARIO = os.environ.get("SCENARIO", "backlog")
+PENALTY = os.environ.get("PENALTY", "0.36")  # every client's penalty interest a year (0: the statement finds nothing)
 SHOW_PLANS = os.environ.get("EXPLAIN", "") == "1"
 CLIENTS = 20
 PROVIDERS = 50
@@ -311,12 +314,15 @@ def reset_sql(daily: bool) -> list[str]:
         "DELETE FROM outbox WHERE client_id = %(cid)s AND event_type = ANY(%(events)s)",
         "DELETE FROM notifications WHERE client_id = %(cid)s AND link LIKE '/loans/%%'",
         "UPDATE credit_policies SET late_fee_minor = %(fee)s WHERE client_id = %(cid)s AND late_fee_minor <> %(fee)s",
+        "UPDATE credit_policies SET penalty_annual_rate = %(penalty)s WHERE client_id = %(cid)s"
+        " AND penalty_annual_rate <> %(penalty)s",
         f"""UPDATE loan_installments i
-            SET reminded_on = {t['reminded_on']}, missed_on = {t['missed_on']}, fees_minor = {t['fees_minor']}
+            SET reminded_on = {t['reminded_on']}, missed_on = {t['missed_on']}, fees_minor = {t['fees_minor']},
+                penalty_minor = 0, penalty_periods = 0
             FROM credit_policies p
             WHERE p.client_id = i.client_id AND i.client_id = %(cid)s
-              AND (i.reminded_on, i.missed_on, i.fees_minor)
-                  IS DISTINCT FROM ({t['reminded_on']}, {t['missed_on']}, {t['fees_minor']})""",
+              AND (i.reminded_on, i.missed_on, i.fees_minor, i.penalty_minor, i.penalty_periods)
+                  IS DISTINCT FROM ({t['reminded_on']}, {t['missed_on']}, {t['fees_minor']}, 0, 0)""",
         f"""WITH d AS (
               SELECT i.loan_id, {dpd} AS dpd FROM loan_installments i WHERE i.client_id = %(cid)s GROUP BY i.loan_id
             ), t AS (
@@ -346,7 +352,8 @@ def reset(dsn: str) -> int:
             conn.execute("SELECT set_config('app.client_id', %s, true)", (cid,))
             for statement in reset_sql(SCENARIO == "daily"):
                 changed += conn.execute(statement, {"cid": cid, "events": list(SERVICING_EVENTS),
-                                                    "fee": LATE_FEE_MINOR[currency]}).rowcount
+                                                    "fee": LATE_FEE_MINOR[currency],
+                                                    "penalty": PENALTY}).rowcount
         conn.commit()
     return changed
 
@@ -376,7 +383,7 @@ def book(dsn: str) -> dict:
 # --- timing the job ----------------------------------------------------------------------------------
 
 CATEGORIES = [("DPD (+bucket history)", "INSERT INTO loan_bucket_changes"), ("REMIND", "SET reminded_on"),
-              ("MISS", "SET missed_on"), ("COLLECT", "SET collections_since"),
+              ("MISS", "SET missed_on"), ("PENALTY", "SET penalty_periods"), ("COLLECT", "SET collections_since"),
               ("WRITE_OFF_DUE", "write_off_days_past_due"), ("EVENTS insert", "INSERT INTO outbox"),
               ("NOTICES insert", "INSERT INTO notifications"), ("tenant set_config", "set_config('app.client_id'"),
               ("clients list", "FROM clients")]
@@ -520,8 +527,8 @@ def explain(client_id: str) -> list[dict]:
                 " (SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user)")).one()
             print(f"EXPLAIN (ANALYZE, BUFFERS) as role {who[0]} (bypasses RLS: {who[2]}), app.client_id = {who[1]}, "
                   f"in the job's order, one transaction rolled back:", flush=True)
-            statements = [("DPD", s.DPD), ("REMIND", s.REMIND), ("MISS", s.MISS), ("DPD again", s.DPD),
-                          ("COLLECT", s.COLLECT), ("WRITE_OFF_DUE", s.WRITE_OFF_DUE)]
+            statements = [("DPD", s.DPD), ("REMIND", s.REMIND), ("MISS", s.MISS), ("PENALTY", s.PENALTY),
+                          ("DPD again", s.DPD), ("COLLECT", s.COLLECT), ("WRITE_OFF_DUE", s.WRITE_OFF_DUE)]
             try:  # the auto-debit step (runs first in the job; no authorisations are seeded here)
                 from caas.loans.collections import DEFAULT_RETRY_DAYS, DUE_FOR_DEBIT
                 statements.insert(0, ("DUE_FOR_DEBIT", DUE_FOR_DEBIT))

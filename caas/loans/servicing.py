@@ -35,7 +35,7 @@ from caas.ledger import operations as ledger
 from caas.loans import collections
 from caas.loans.models import Loan, LoanInstallment, LoanStatus
 from caas.money import describe, format_minor
-from caas.tenancy.models import Client
+from caas.tenancy.models import Client, CreditPolicy
 
 BUCKET_SQL = """CASE WHEN {d} <= 0 THEN 'current' WHEN {d} <= 30 THEN '1-30' WHEN {d} <= 60 THEN '31-60'
                      WHEN {d} <= 90 THEN '61-90' ELSE '90+' END"""
@@ -195,6 +195,7 @@ def _emit(session: Session, client_id: uuid.UUID, event_type: str, rows, notice)
 def service_tenant(session: Session, on: date) -> Report:
     """One tenant's loans (the tenant is in scope). Does not commit."""
     report = Report(on)
+    client_id = tenant.current_client_id()
     report.loans, report.bucket_changes = session.execute(DPD, {"on": on}).one()
     reminded = session.execute(REMIND, {"on": on}).all()
     report.reminders = _emit(session, tenant.current_client_id(), "credit.repayment.due", reminded,
@@ -204,7 +205,8 @@ def service_tenant(session: Session, on: date) -> Report:
     report.missed = _emit(session, tenant.current_client_id(), "credit.repayment.missed", missed,
                           lambda n, due, amount, cur: f"We did not receive instalment {n}, due on {due:%d %b %Y}. "
                                                       f"Please pay {describe(int(amount), cur)} as soon as you can.")
-    penalised = session.execute(PENALTY, {"on": on}).all()
+    rate = session.scalar(select(CreditPolicy.penalty_annual_rate).where(CreditPolicy.client_id == client_id))
+    penalised = session.execute(PENALTY, {"on": on}).all() if rate else []  # off: not even the scan
     report.penalties = sum(1 for *_, amount in penalised if amount)
     collected = session.execute(COLLECT, {"on": on}).all()
     report.collections = _emit(session, tenant.current_client_id(), "credit.collection.initiated", collected, None)
