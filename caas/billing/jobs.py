@@ -37,7 +37,7 @@ def schedule_monthly(now: datetime | None = None) -> str:
                                                          BillingRun.scope_client_id.is_(None),
                                                          BillingRun.status == "completed").limit(1))
     if done is None:
-        enqueue_job(db.session, RUN_FUNC, args=[str(period)], job_id=job_id(period), timeout=1800)
+        enqueue_job(db.session, RUN_FUNC, queue="billing", args=[str(period)], job_id=job_id(period), timeout=1800)
     db.session.commit()
     return "already billed" if done else f"queued {job_id(period)}"
 
@@ -45,6 +45,6 @@ def schedule_monthly(now: datetime | None = None) -> str:
 def queue_run(session, period: Period, client_slug: str | None = None) -> None:  # noqa: ANN001
     """An admin asked for a run: queued after commit through the outbox (same deterministic id)."""
     suffix = f"-{client_slug}" if client_slug else ""
-    enqueue_job(session, RUN_FUNC, args=[str(period), client_slug], job_id=f"{job_id(period)}{suffix}"[:200],
+    enqueue_job(session, RUN_FUNC, queue="billing", args=[str(period), client_slug], job_id=f"{job_id(period)}{suffix}"[:200],
                 timeout=1800)
 
