@@ -1,10 +1,19 @@
 """PDF documents rendered on demand in the request: an HTML template (with its own <style>, never
-served as a page) turned into PDF by WeasyPrint (``caas.loans.statements.render_pdf``)."""
+served as a page) turned into PDF by WeasyPrint (``caas.core.documents.render_pdf``), sent as a
+private download."""
 from __future__ import annotations
 
-from flask import Response, render_template, request
+from flask import Response, render_template
 
+from caas.core.documents import render_pdf
 from caas.loans import statements
+
+
+def pdf_response(html: str, filename: str) -> Response:
+    return Response(render_pdf(html), mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "Cache-Control": "private, no-store",  # someone's finances: no shared or kept copies
+    })
 
 
 def statement_html(statement: statements.LoanStatement) -> str:
@@ -12,8 +21,4 @@ def statement_html(statement: statements.LoanStatement) -> str:
 
 
 def statement_response(statement: statements.LoanStatement) -> Response:
-    pdf = statements.render_pdf(statement_html(statement), base_url=request.url_root)
-    return Response(pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{statements.statement_filename(statement)}"',
-        "Cache-Control": "private, no-store",  # a borrower's finances: no shared or kept copies
-    })
+    return pdf_response(statement_html(statement), statements.statement_filename(statement))

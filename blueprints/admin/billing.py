@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timezone
 
-from flask import Response, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from blueprints.admin import bp
@@ -15,10 +15,10 @@ from blueprints.admin.forms import BillingRunForm, ConfirmForm, InvoicePaymentFo
 from blueprints.admin.routes import acting_for, platform_only, tenant_of, tenant_page
 from blueprints.common import actor, refuse
 from blueprints.forms_util import apply_error
+from blueprints.pdf import pdf_response
 from caas.billing import invoices, jobs, pricing, quotas, reports
 from caas.billing.models import Invoice, InvoiceStatus
 from caas.billing.periods import Period
-from caas.core.documents import render_pdf
 from caas.core.errors import DomainError
 from caas.core.extensions import db
 from caas.tenancy.models import Client, Role
@@ -133,9 +133,7 @@ def invoice_pdf(invoice_id: uuid.UUID):
                                period_label=Period.parse(invoice.period).label(),
                                payee=current_app.config["BILLING_PAYEE"])
         db.session.commit()
-    return Response(render_pdf(html), mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{invoice.number}.pdf"',
-        "Cache-Control": "private, no-store"})
+    return pdf_response(html, f"{invoice.number}.pdf")
 
 
 def _invoice_action(invoice_id: uuid.UUID, reason: str, operation, success: str, form=None):  # noqa: ANN001

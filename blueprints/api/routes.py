@@ -20,7 +20,7 @@ from caas.audit.operations import Actor
 from caas.core import tenant
 from caas.core.errors import DomainError, NotFound
 from caas.core.extensions import db, limiter
-from caas.billing import usage
+from caas.billing import quotas, usage
 from caas.credit import applications, consents, idempotency, profiles
 from caas.credit.applications import Terms
 from caas.loans import operations as loans
@@ -80,7 +80,8 @@ def authenticate():
     if limited:
         db.session.rollback()
         return limited
-    usage.record_api_call(db.session, g.principal.client_id)
+    calls = usage.record_api_call(db.session, g.principal.client_id)
+    quotas.note_api_calls(db.session, db.session.get(Client, g.principal.client_id), calls)
     db.session.commit()  # last_used_at and the usage count, whatever the endpoint then does
     tenant.set_tenant(g.principal.client_id, db.session)
     return None

@@ -190,12 +190,6 @@ def issue_period(session: Session, actor: Actor, period: str) -> int:
     return len(drafts)
 
 
-def drafts_of(session: Session, period: Period) -> list[uuid.UUID]:
-    return list(session.scalars(select(Invoice.id).where(Invoice.period == str(period),
-                                                         Invoice.status == InvoiceStatus.draft)
-                                .order_by(Invoice.number)))
-
-
 def period_status(session: Session, period: str) -> str:
     """``open`` (no invoices), ``draft`` (some not issued yet) or ``closed`` (all issued, paid or void)."""
     counts = dict(session.execute(select(Invoice.status, func.count()).where(Invoice.period == period)

@@ -26,6 +26,7 @@ from caas.tenancy.models import Client
 from caas.tenancy.tiers import effective_quotas
 
 APPLICATIONS = "applications_per_month"
+API_CALLS = "api_calls_per_hour"
 WARN_AT = 90  # percent
 
 
@@ -84,14 +85,28 @@ def admit_application(session: Session, client: Client, now: datetime | None = N
     return state
 
 
-def _warn(session: Session, client: Client, state: QuotaState, level: int, used: int) -> None:
+def note_api_calls(session: Session, client: Client, calls_this_hour: int, now: datetime | None = None) -> None:
+    """After an API call is counted: the call that takes this hour to 90 % (or 100 %) of the hourly
+    quota warns the client admins. Once per month, not per hour: a client that runs near its limit
+    every hour hears it at most twice a month."""
+    limit = effective_quotas(client).api_calls_per_hour
+    ninety = -(-limit * WARN_AT // 100)  # the first count at or above 90 %
+    if calls_this_hour not in (ninety, limit):
+        return
+    level = 100 if calls_this_hour >= limit else WARN_AT
+    state = QuotaState(API_CALLS, str(_period(now)), calls_this_hour, limit, False)
+    _warn(session, client, state, level, calls_this_hour, what="API calls in one hour")
+
+
+def _warn(session: Session, client: Client, state: QuotaState, level: int, used: int, *,
+          what: str = "monthly applications") -> None:
     inserted = session.execute(pg_insert(QuotaWarning).values(
         id=uuid.uuid4(), client_id=client.id, quota=state.quota, period=state.period, level=level, used=used,
         limit=state.limit).on_conflict_do_nothing(constraint="uq_quota_warnings_once")
         .returning(QuotaWarning.id)).scalar()
     if inserted is not None:
         notify.send(session, "quota.warning", client_id=client.id, key=f"{client.id}-{state.period}-{level}", data={
-            "quota": "monthly applications", "used": used, "limit": state.limit,
+            "quota": what, "used": used, "limit": state.limit,
             "percent": min(100, used * 100 // state.limit), "period": f"in {Period.parse(state.period).label()}"})
 
 

@@ -6,7 +6,6 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from decimal import Decimal
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
@@ -133,6 +132,3 @@ def chart_scale(values: list[int]) -> int:
     """The largest value, at least 1, so a chart can divide by it."""
     return max([1, *values])
 
-
-def decimal_percent(rate: Decimal) -> str:
-    return f"{(rate * 100).normalize():f}%"

@@ -123,10 +123,13 @@ _API_CALL = text("""
 INSERT INTO usage_events (id, client_id, metric, quantity, idempotency_key, occurred_at)
 VALUES (:id, :client_id, 'api_call', 1, :key, date_trunc('hour', now()))
 ON CONFLICT (client_id, idempotency_key) DO UPDATE SET quantity = usage_events.quantity + 1
+RETURNING quantity
 """)
 
 
-def record_api_call(session: Session, client_id: uuid.UUID) -> None:
-    """API calls are aggregated per client and hour: one row whose quantity counts the calls."""
+def record_api_call(session: Session, client_id: uuid.UUID) -> int:
+    """API calls are aggregated per client and hour: one row whose quantity counts the calls.
+    Returns the client's calls so far this hour."""
     hour = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H")
-    session.execute(_API_CALL, {"id": uuid.uuid4(), "client_id": client_id, "key": f"api_call:{hour}"})
+    return session.execute(_API_CALL, {"id": uuid.uuid4(), "client_id": client_id,
+                                       "key": f"api_call:{hour}"}).scalar_one()

@@ -136,19 +136,6 @@ def statement_filename(statement: LoanStatement) -> str:
     return f"loan-statement-{str(statement.loan.id)[:8]}-{statement.generated_on.isoformat()}.pdf"
 
 
-def _refuse_fetch(url: str, *args, **kwargs):
-    # The statement is self-contained: it must never make the server fetch a URL (SSRF), whatever
-    # a name or a reference in it says.
-    raise ValueError(f"statements load no external resources ({url[:40]})")
-
-
-def render_pdf(html: str, base_url: str) -> bytes:
-    """WeasyPrint, in the request: an HTML page (with its own <style>) to PDF bytes."""
-    import weasyprint  # imported on use: it loads Pango
-
-    return weasyprint.HTML(string=html, base_url=base_url, url_fetcher=_refuse_fetch).write_pdf()
-
-
 # --- The provider's monthly statement ---------------------------------------------------------------
 
 @dataclass(frozen=True)

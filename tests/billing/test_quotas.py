@@ -82,3 +82,17 @@ def test_the_borrower_portal_says_why_at_the_limit(client, db):
     assert "has used all 1 applications of its plan for this month" in refused.get_data(as_text=True)
     with tenant.tenant_scope(c.id, db):
         assert db.scalar(select(Application.status)).value == "draft"  # kept as a draft, nothing lost
+
+
+def test_the_hourly_api_quota_warns_once_at_90_and_at_100_percent(client, db):
+    c = factories.client(db, slug="quota-calls", quota_api_calls_per_hour=10)
+    key = factories.api_key(db, c)
+    db.commit()
+    answers = [call(client, "GET", "/ping", key).status_code for _ in range(11)]
+    assert answers == [200] * 10 + [429]
+    with tenant.tenant_scope(c.id, db):
+        warnings = db.execute(select(QuotaWarning.quota, QuotaWarning.level, QuotaWarning.used)
+                              .order_by(QuotaWarning.level)).all()
+        assert [tuple(w) for w in warnings] == [("api_calls_per_hour", 90, 9), ("api_calls_per_hour", 100, 10)]
+        told = db.scalars(select(OutboxMessage.kwargs).where(OutboxMessage.args[0].astext == "quota.warning")).all()
+        assert [t["data"]["quota"] for t in told] == ["API calls in one hour"] * 2
