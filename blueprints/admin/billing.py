@@ -11,12 +11,13 @@ from flask import abort, current_app, flash, g, redirect, render_template, reque
 from flask_login import current_user
 
 from blueprints.admin import bp
-from blueprints.admin.forms import BillingRunForm, ConfirmForm, InvoicePaymentForm, ReasonForm
+from blueprints.admin.forms import (BillingRunForm, BillingTermsForm, ConfirmForm, InvoicePaymentForm,
+                                   PriceOverrideForm, ReasonForm)
 from blueprints.admin.routes import acting_for, platform_only, tenant_of, tenant_page
 from blueprints.common import actor, refuse
 from blueprints.forms_util import apply_error
 from blueprints.pdf import pdf_response
-from caas.billing import invoices, jobs, pricing, quotas, reports
+from caas.billing import invoices, jobs, prices, pricing, quotas, reports
 from caas.billing.models import Invoice, InvoiceStatus
 from caas.billing.periods import Period
 from caas.core.errors import DomainError
@@ -177,20 +178,86 @@ def invoice_void(invoice_id: uuid.UUID):
         db.session, actor(), invoice_id, reason=form.reason.data), "Invoice {number} voided.", form)
 
 
+def _price_form() -> PriceOverrideForm:
+    form = PriceOverrideForm()
+    form.metric.choices = [(m, pricing.LABELS[m]) for m in pricing.METRICS]
+    return form
+
+
+def _terms_form(client: Client) -> BillingTermsForm:
+    form = BillingTermsForm()
+    if not form.is_submitted():
+        form.tax_rate.data = f"{(client.billing_tax_rate * 100).normalize():f}"
+        form.payment_terms_days.data = client.payment_terms_days
+    return form
+
+
 @bp.route("/clients/<uuid:client_id>/usage")
 @tenant_page
 def client_usage(client_id: uuid.UUID):
-    client = g.scoped_client
+    return _usage_page(g.scoped_client)
+
+
+def _usage_page(client: Client, *, terms_form=None, price_form=None, status: int = 200):  # noqa: ANN001
+    client_id = client.id
     now = datetime.now(timezone.utc)
     months = reports.monthly_usage(db.session, client_id, now=now)
     return render_template(
-        "admin/usage.html", client=client, usage=reports.current_usage(db.session, client, now), months=months,
+        "admin/usage.html", client=client, terms_form=terms_form or _terms_form(client),
+        price_form=price_form or _price_form(), overrides=prices.overrides_of(db.session, client_id), usage=reports.current_usage(db.session, client, now), months=months,
         quota=quotas.applications_state(db.session, client, now), warnings=quotas.warnings_for(db.session, client_id, now),
         invoices=invoices.list_invoices(db.session, invoices.InvoiceFilters(client_id=client_id),
                                         include_drafts=_is_platform(), limit=24),
         outstanding=reports.outstanding(db.session, client_id), metrics=pricing.METRICS, labels=pricing.LABELS,
         peaks={m: reports.chart_scale([mo.by_metric.get(m, 0) for mo in months]) for m in pricing.METRICS},
-        period_label=Period.of(now).label(), override_form=ReasonForm())
+        period_label=Period.of(now).label(), override_form=ReasonForm()), status
+
+
+def _platform_client_form(client_id: uuid.UUID, form, reason: str, operation, success: str):  # noqa: ANN001
+    """A platform admin changes a client's billing: the operation in the client's tenant, or the usage
+    page again with the refusal at its field (422)."""
+    client = db.session.get(Client, client_id) or abort(404)
+    refused = None
+    if form.validate_on_submit():
+        with acting_for(client_id, reason):
+            try:
+                operation(client)
+            except DomainError as exc:
+                refused = exc
+            else:
+                db.session.commit()
+                flash(success, "success")
+                return redirect(url_for("admin.client_usage", client_id=client_id))
+        db.session.rollback()  # out of the tenant's scope: the admin's own row must reload
+        apply_error(form, refused)
+    forms = {"terms_form": form} if isinstance(form, BillingTermsForm) else {"price_form": form}
+    with acting_for(client_id, reason):
+        page = _usage_page(db.session.get(Client, client_id), status=422, **forms)
+        db.session.commit()
+    return page
+
+
+@bp.route("/clients/<uuid:client_id>/billing-terms", methods=["POST"])
+@platform_only
+def billing_terms(client_id: uuid.UUID):
+    form = BillingTermsForm()
+    return _platform_client_form(client_id, form, "billing terms", lambda client: prices.set_billing_terms(
+        db.session, actor(), client, tax_rate_percent=form.tax_rate.data,
+        payment_terms_days=form.payment_terms_days.data), "Billing terms saved; they apply to invoices made from now.")
+
+
+@bp.route("/clients/<uuid:client_id>/prices", methods=["POST"])
+@platform_only
+def price_override(client_id: uuid.UUID):
+    form = _price_form()
+
+    def save(client: Client) -> None:
+        start = Period.parse(form.effective_from.data, "effective_from").start
+        prices.set_client_price(db.session, actor(), client, metric=form.metric.data, effective_from=start,
+                                unit_price=form.unit_price.data, per_units=form.per_units.data,
+                                percent=form.percent.data or "0", included_units=form.included_units.data or 0)
+    return _platform_client_form(client_id, form, "price override", save,
+                                 "Price saved: it applies from the first day of that month.")
 
 
 @bp.route("/clients/<uuid:client_id>/quota-override", methods=["POST"])

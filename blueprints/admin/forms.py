@@ -120,3 +120,18 @@ class InvoicePaymentForm(FlaskForm):
 
 class ReasonForm(FlaskForm):
     reason = StringField("Reason", validators=[DataRequired(), Length(max=500)])
+
+
+class BillingTermsForm(FlaskForm):
+    tax_rate = StringField("Tax on invoices (%)", validators=[DataRequired(), Length(max=10)])
+    payment_terms_days = IntegerField("Payment terms (days)", validators=[DataRequired(message="Enter a number of days."),
+                                                                          NumberRange(min=0, max=365)])
+
+
+class PriceOverrideForm(FlaskForm):
+    metric = SelectField("Metric", choices=[])
+    effective_from = StringField("From month (YYYY-MM)", validators=[DataRequired(), Length(min=7, max=7)])
+    unit_price = StringField("Price (major units)", validators=[DataRequired(), Length(max=20)])
+    per_units = IntegerField("Per units", default=1, validators=[DataRequired(), NumberRange(min=1)])
+    percent = StringField("Plus % of the amount (payments)", default="0", validators=[Optional(), Length(max=10)])
+    included_units = IntegerField("Included units a month", default=0, validators=[Optional(), NumberRange(min=0)])

@@ -112,3 +112,29 @@ def set_client_price(session: Session, actor: Actor, client: Client, *, metric: 
            after={"metric": metric, "effective_from": effective_from.isoformat(), "unit_price": str(entry.unit_price),
                   "per_units": per_units, "percent": str(entry.percent), "included_units": included_units})
     return entry
+
+
+def set_billing_terms(session: Session, actor: Actor, client: Client, *, tax_rate_percent: str,
+                      payment_terms_days: int) -> Client:
+    """The tax added to the client's invoices (percent, e.g. 7.5) and the days until they are due,
+    for invoices made from now on (issued ones keep theirs). Audited with the previous values."""
+    rate = _decimal(tax_rate_percent, "tax_rate")
+    if rate > 100:
+        raise DomainError("invalid_tax_rate", "A tax rate is between 0 and 100 percent.", "tax_rate")
+    if not 0 <= payment_terms_days <= 365:
+        raise DomainError("invalid_terms", "Payment terms are 0 to 365 days.", "payment_terms_days")
+    fraction = (rate / 100).quantize(Decimal("0.0001"))
+    if fraction * 100 != rate:
+        raise DomainError("invalid_tax_rate", "Give the rate with at most two decimals, e.g. 7.5.", "tax_rate")
+    before = {"tax_rate": str(client.billing_tax_rate), "payment_terms_days": client.payment_terms_days}
+    client.billing_tax_rate = fraction
+    client.payment_terms_days = payment_terms_days
+    session.flush()
+    record(session, actor, "billing.terms_changed", client_id=client.id, target_type="client", target_id=client.id,
+           before=before, after={"tax_rate": str(client.billing_tax_rate), "payment_terms_days": payment_terms_days})
+    return client
+
+
+def overrides_of(session: Session, client_id: uuid.UUID) -> list[PriceBookEntry]:
+    return list(session.scalars(select(PriceBookEntry).where(PriceBookEntry.client_id == client_id)
+                                .order_by(PriceBookEntry.metric, PriceBookEntry.effective_from)))

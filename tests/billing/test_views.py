@@ -129,3 +129,31 @@ def test_a_platform_admin_queues_a_run_issues_records_payment_and_voids(client, 
     assert balance_of(db, AccountKind.client_billing_receivable, billed["a"].id, "NGN") == 0
     listing = get(client, "/admin/billing/invoices?status=void").get_data(as_text=True)
     assert listing.count('data-testid="invoice-row"') == 1
+
+
+def test_a_platform_admin_sets_tax_terms_and_a_price_override_that_the_next_run_uses(client, db):
+    c = billed_client(db, slug="bill-terms", marketplace=False)
+    use(db, c, "application_processed", at("2026-10-05"), quantity=3)
+    email = factories.platform_admin(db).email
+    db.commit()
+    login(client, email, factories.PASSWORD)
+    page = f"/admin/clients/{c.id}/usage"
+    bad = post_form(client, f"/admin/clients/{c.id}/billing-terms", {"tax_rate": "7.555", "payment_terms_days": "14"},
+                    token_from=page)
+    assert bad.status_code == 422 and "at most two decimals" in field_errors(bad.get_data(as_text=True))["tax_rate"][0]
+    assert post_form(client, f"/admin/clients/{c.id}/billing-terms", {"tax_rate": "7.5", "payment_terms_days": "14"},
+                     token_from=page).status_code == 302
+    not_first = post_form(client, f"/admin/clients/{c.id}/prices", {
+        "metric": "application_processed", "effective_from": "2026-1", "unit_price": "80", "per_units": "1",
+        "percent": "0", "included_units": "1"}, token_from=page)
+    assert not_first.status_code == 422 and "effective_from" in field_errors(not_first.get_data(as_text=True))
+    assert post_form(client, f"/admin/clients/{c.id}/prices", {
+        "metric": "application_processed", "effective_from": "2026-10", "unit_price": "80.00", "per_units": "1",
+        "percent": "0", "included_units": "1"}, token_from=page).status_code == 302
+    assert "80" in get(client, page).get_data(as_text=True)
+    run.execute(db, "2026-10")
+    with tenant.tenant_scope(c.id, db):
+        invoice = db.scalar(select(Invoice).where(Invoice.client_id == c.id))
+    # (3 - 1 included) x 80.00 = 160.00 = 16,000 kobo; tax 7.5% = 1,200; due 14 days after 1 November
+    assert (invoice.subtotal_minor, invoice.tax_minor, invoice.total_minor) == (16_000, 1_200, 17_200)
+    assert invoice.due_date.isoformat() == "2026-11-15"
