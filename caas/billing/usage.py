@@ -47,16 +47,15 @@ def _check(item: UsageInput) -> None:
 
 # Repeated values (clients, metrics, currencies) travel once, as small arrays indexed per row, and
 # times as microseconds since the epoch: the batch is mostly integers, cheap to send and to parse.
-_BATCH = text("""
+_BATCH = """
 INSERT INTO usage_events (id, client_id, metric, quantity, amount_minor, currency, idempotency_key, occurred_at)
 SELECT gen_random_uuid(), d.clients[t.c], d.metrics[t.m], t.q, t.a, d.currencies[t.cu], t.k,
        TIMESTAMPTZ 'epoch' + t.us * INTERVAL '1 microsecond'
-FROM (SELECT CAST(:clients AS uuid[]) AS clients, CAST(:metrics AS varchar[]) AS metrics,
-             CAST(:currencies AS varchar[]) AS currencies) AS d,
-     unnest(CAST(:c AS int[]), CAST(:m AS int[]), CAST(:q AS bigint[]), CAST(:a AS bigint[]), CAST(:cu AS int[]),
-            CAST(:k AS varchar[]), CAST(:us AS bigint[])) AS t(c, m, q, a, cu, k, us)
+FROM (SELECT %b::uuid[] AS clients, %b::varchar[] AS metrics, %b::varchar[] AS currencies) AS d,
+     unnest(%b::int[], %b::int[], %b::bigint[], %b::bigint[], %b::int[], %b::varchar[], %b::bigint[])
+       AS t(c, m, q, a, cu, k, us)
 ON CONFLICT (client_id, idempotency_key) DO NOTHING
-""")
+"""
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -89,9 +88,13 @@ def record_many(session: Session, items: list[UsageInput]) -> int:
         columns["k"].append(i.idempotency_key)
         delta = (i.occurred_at or now) - _EPOCH
         columns["us"].append((delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds)
-    result = session.execute(_BATCH, {"clients": list(clients), "metrics": list(metrics),
-                                      "currencies": list(currencies), **columns})
-    return result.rowcount
+    # Sent in binary (%b) on the session's own connection and transaction: for a batch of thousands
+    # the text quoting of every element costs more than the insert.
+    driver = session.connection().connection.driver_connection
+    with driver.cursor() as cursor:
+        cursor.execute(_BATCH, (list(clients), list(metrics), list(currencies), columns["c"], columns["m"],
+                                columns["q"], columns["a"], columns["cu"], columns["k"], columns["us"]))
+        return cursor.rowcount
 
 
 _BILLING_MODE = text("SELECT set_config('app.billing_run', 'on', true)")
