@@ -57,6 +57,28 @@ def document() -> dict:
                     "properties": {"id": {"type": "string"}, "legal_name": {"type": "string"},
                                    "country": {"type": "string"},
                                    "currencies": {"type": "array", "items": {"type": "string"}}}}}}})}},
+            "/usage": {"get": {
+                "operationId": "getUsage",
+                "description": "Usage of a month (default: this one) per metric against the plan's included units, "
+                               "priced so far before tax, and that month's issued invoices.",
+                "parameters": [{"name": "period", "in": "query",
+                                "schema": {"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$"}}],
+                "responses": _responses("200", {
+                    "type": "object", "required": ["period", "currency", "metrics", "estimate_minor", "invoices"],
+                    "properties": {
+                        "period": {"type": "string"}, "currency": {"type": "string"},
+                        "estimate_minor": {"type": "integer"},
+                        "metrics": {"type": "array", "items": {
+                            "type": "object",
+                            "required": ["metric", "quantity", "included_units", "billable_units", "amount_minor",
+                                         "amount", "price"],
+                            "properties": {"metric": {"type": "string"}, "quantity": {"type": "integer"},
+                                           "included_units": {"type": "integer"},
+                                           "billable_units": {"type": "integer"},
+                                           "amount_minor": {"type": "integer"}, "amount": MONEY,
+                                           "price": {"type": "string"}}}},
+                        "invoices": {"type": "array", "items": {"type": "object", "required": [
+                            "id", "number", "period", "status", "currency", "total_minor"]}}}}, "422")}},
             "/applications": {
                 "post": {"operationId": "createApplication", "parameters": [idem],
                          "requestBody": {"required": True, "content": {"application/json": {

@@ -29,6 +29,7 @@ from caas.market import bids as bid_ops
 from caas.market.models import Signature
 from caas.tenancy import apikeys, operations
 from caas.tenancy.models import Client, Role, User
+from caas.money import format_minor
 from caas.tenancy.tiers import effective_quotas
 
 PUBLIC = {"api.index", "api.openapi"}
@@ -195,6 +196,30 @@ def providers():
          "currencies": list(row.provider.currencies)}
         for row in operations.network(db.session) if row.provider.is_active
     ]})
+
+
+@bp.route("/usage")
+@require_scope("usage:read")
+def usage_report():
+    """The client's usage of a month (default: this one) per metric against its plan, priced so far
+    in its billing currency, and that month's invoices once issued."""
+    from caas.billing import invoices, reports
+    from caas.billing.periods import Period
+
+    client = db.session.get(Client, g.principal.client_id)
+    raw = request.args.get("period")
+    period = Period.parse(raw) if raw else Period.of(datetime.now(timezone.utc))
+    rows = reports.current_usage(db.session, client, period.starts_at)
+    issued = invoices.list_invoices(db.session, invoices.InvoiceFilters(client_id=client.id, period=str(period)),
+                                    include_drafts=False)
+    return jsonify({
+        "period": str(period), "currency": client.default_currency,
+        "metrics": [{"metric": r.metric, "quantity": r.quantity, "included_units": r.included_units,
+                     "billable_units": r.billable_units, "amount_minor": r.estimate_minor,
+                     "amount": format_minor(r.estimate_minor, client.default_currency), "price": r.price_text}
+                    for r in rows],
+        "estimate_minor": sum(r.estimate_minor for r in rows),
+        "invoices": [invoices.serialise(i) for i in issued]})
 
 
 APPLICANT_FIELDS = ("email", "legal_name", "date_of_birth", "phone", "address", "national_id", "employment_status",

@@ -157,3 +157,20 @@ def test_a_platform_admin_sets_tax_terms_and_a_price_override_that_the_next_run_
     # (3 - 1 included) x 80.00 = 160.00 = 16,000 kobo; tax 7.5% = 1,200; due 14 days after 1 November
     assert (invoice.subtotal_minor, invoice.tax_minor, invoice.total_minor) == (16_000, 1_200, 17_200)
     assert invoice.due_date.isoformat() == "2026-11-15"
+
+
+def test_the_api_reports_a_months_usage_and_its_issued_invoice(client, db, billed):
+    from tests.credit.test_api_applications import call
+
+    key = factories.api_key(db, billed["a"], scopes=["usage:read"])
+    db.commit()
+    body = call(client, "GET", "/usage?period=2026-10", key).get_json()
+    assert (body["period"], body["currency"]) == ("2026-10", "NGN")
+    apps = next(m for m in body["metrics"] if m["metric"] == "application_processed")
+    assert (apps["quantity"], apps["billable_units"], apps["amount_minor"], apps["amount"]) == (7, 7, 70_000, "700.00")
+    assert [(i["status"], i["total_minor"]) for i in body["invoices"]] == [("issued", 75_250)]
+    bad = call(client, "GET", "/usage?period=2026-13", key)
+    assert bad.status_code == 422 and bad.get_json()["error"]["field"] == "period"
+    other = factories.api_key(db, billed["b"], scopes=["applications:read"])
+    db.commit()
+    assert call(client, "GET", "/usage", other).status_code == 403  # the scope is needed
