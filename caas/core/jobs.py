@@ -1,7 +1,7 @@
 """Queues and the one place that pushes a job to Redis.
 
 Nothing here is called by business code directly: business code writes to the outbox
-(``caas.events.outbox.enqueue_job``) and the outbox calls ``push`` after commit.
+(``caas.events.outbox.enqueue_job``) and the outbox calls ``push_many`` after commit.
 """
 from __future__ import annotations
 
@@ -50,28 +50,68 @@ def queue(name: str) -> Queue:
     return Queue(queue_name(name), connection=connection())
 
 
+@dataclass(frozen=True)
+class JobSpec:
+    """One job to push: what the outbox row says (ids as arguments, never objects)."""
+
+    queue: str
+    func: str
+    args: list
+    kwargs: dict
+    job_id: str
+    timeout: int
+    client_id: str | None
+    outbox_id: str | None = None
+    run_at: datetime | None = None
+
+
 def push(*, queue_: str, func: str, args: list, kwargs: dict, job_id: str, timeout: int,
          client_id: str | None, outbox_id: str | None = None, run_at: datetime | None = None) -> bool:
-    """Push one job to Redis. Returns False when the job id is already there (sent before).
+    """Push one job to Redis. Returns False when the job id is already there (sent before)."""
+    spec = JobSpec(queue_, func, args, kwargs, job_id, timeout, client_id, outbox_id, run_at)
+    return bool(push_many([spec]))
 
-    The job id is deterministic, so a re-send by the relay after a lost acknowledgement does not
-    queue the same job twice while the first copy is still known to Redis.
+
+def push_many(specs: list[JobSpec]) -> list[str]:
+    """Push jobs to Redis in two round trips; returns the ids pushed, leaving out those already there.
+
+    Job ids are deterministic, so a re-send after a lost acknowledgement skips the ids Redis
+    already knows (twice in ``specs``: the first wins) instead of queueing the same job twice.
+    The new jobs go in one MULTI/EXEC: when this raises, none of them may count as sent (some
+    may be in Redis all the same, if only the reply was lost; a re-send then skips those ids).
     """
     conn = connection()
-    if Job.exists(job_id, connection=conn):
-        return False
-    options = dict(
-        args=tuple(args),
-        kwargs=kwargs,
-        job_id=job_id,
-        job_timeout=timeout,
-        retry=Retry(max=3, interval=[10, 60, 300]),
-        meta={"client_id": client_id, "outbox_id": outbox_id},
-        result_ttl=24 * 3600,
-        failure_ttl=7 * 24 * 3600,
-    )
-    if run_at is not None and run_at > datetime.now(timezone.utc):
-        queue(queue_).enqueue_at(run_at, func, **options)
-    else:
-        queue(queue_).enqueue(func, **options)
-    return True
+    with conn.pipeline(transaction=False) as pipe:
+        for spec in specs:
+            pipe.exists(Job.key_for(spec.job_id))
+        known = pipe.execute()
+    seen = {spec.job_id for spec, there in zip(specs, known) if there}
+    queues: dict[str, Queue] = {}
+    now = datetime.now(timezone.utc)
+    pushed = []
+    with conn.pipeline() as pipe:
+        pipe.multi()  # explicit now: RQ's enqueue calls multi() itself on a pipeline that has none
+        for spec in specs:
+            if spec.job_id in seen:
+                continue
+            seen.add(spec.job_id)
+            if spec.queue not in queues:
+                queues[spec.queue] = queue(spec.queue)
+            options = dict(
+                args=tuple(spec.args),
+                kwargs=spec.kwargs,
+                job_id=spec.job_id,
+                job_timeout=spec.timeout,
+                retry=Retry(max=3, interval=[10, 60, 300]),
+                meta={"client_id": spec.client_id, "outbox_id": spec.outbox_id},
+                result_ttl=24 * 3600,
+                failure_ttl=7 * 24 * 3600,
+                pipeline=pipe,
+            )
+            if spec.run_at is not None and spec.run_at > now:
+                queues[spec.queue].enqueue_at(spec.run_at, spec.func, **options)
+            else:
+                queues[spec.queue].enqueue(spec.func, **options)
+            pushed.append(spec.job_id)
+        pipe.execute()
+    return pushed

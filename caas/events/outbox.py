@@ -2,9 +2,10 @@
 
 ``enqueue_job`` and ``record_event`` add a row to the caller's transaction. Nothing reaches Redis
 until that transaction commits; a rollback discards the rows and the pending list together. After
-commit the rows are pushed and marked sent; a row that could not be pushed (Redis down) stays
-unsent and the relay (``relay``) re-sends it later, claiming rows with FOR UPDATE SKIP LOCKED so
-two relays never send the same row at once.
+commit the rows are pushed to Redis in batches (a pipeline each) and marked sent in one UPDATE; a
+batch that could not be pushed (Redis down) stays unsent, with the batches after it, and the relay
+(``relay``) re-sends them later, claiming rows with FOR UPDATE SKIP LOCKED so two relays never send
+the same row at once.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 _PENDING = "caas_outbox_pending"
 JOB_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
 DISPATCH_EVENT = "caas.events.jobs.dispatch_event"
+BATCH = 1000  # jobs per Redis round trip (one MULTI/EXEC) after a commit or in the relay
 
 
 def enqueue_job(
@@ -50,7 +52,9 @@ def enqueue_job(
     """
     if run_at is not None and run_at.tzinfo is None:
         raise ValueError("run_at must be timezone-aware")
-    jobs.queue_name(queue)  # refuse an unknown queue or a bad job id now, not after commit
+    jobs.queue_name(queue)  # refuse an unknown queue, a bad timeout or job id now, not after commit
+    if timeout < 1:  # RQ refuses 0, and a row it refuses would hold back its whole batch
+        raise ValueError("timeout must be at least 1 second")
     if client_id is None:
         client_id = tenant.current_client_id()  # a tenant's transaction may only write its own rows
     if job_id is not None and not JOB_ID_RE.match(job_id):
@@ -95,26 +99,35 @@ def record_event(session: Session, client_id: uuid.UUID, event_type: str, data: 
 
 
 def _send(rows: list[Any]) -> tuple[list[str], dict[str, str]]:
-    sent, errors = [], {}
-    for row in rows:
+    """Push ``rows`` in batches; returns the ids now in Redis and the error of each id that is not."""
+    sent: list[str] = []
+    for start in range(0, len(rows), BATCH):
+        batch = rows[start:start + BATCH]
         try:
-            jobs.push(
-                queue_=row.queue, func=row.func, args=row.args, kwargs=row.kwargs, job_id=row.job_id,
-                timeout=row.timeout, client_id=str(row.client_id) if row.client_id else None,
-                outbox_id=str(row.id), run_at=getattr(row, "run_at", None),
-            )
-            sent.append(str(row.id))
-        except Exception as exc:  # Redis down or slow: the relay will try again.
-            errors[str(row.id)] = f"{type(exc).__name__}: {exc}"[:500]
-            log.warning("outbox send failed", extra={"outbox_id": str(row.id), "error": errors[str(row.id)]})
-    return sent, errors
+            jobs.push_many([_spec(row) for row in batch])
+        except Exception as exc:  # Redis down or slow: this batch and the rest wait for the relay.
+            error = f"{type(exc).__name__}: {exc}"[:500]
+            log.warning("outbox send failed", extra={"unsent": len(rows) - start, "error": error})
+            return sent, {str(row.id): error for row in rows[start:]}
+        sent += [str(row.id) for row in batch]
+    return sent, {}
+
+
+def _spec(row: Any) -> jobs.JobSpec:
+    return jobs.JobSpec(
+        queue=row.queue, func=row.func, args=row.args, kwargs=row.kwargs, job_id=row.job_id,
+        timeout=row.timeout, client_id=str(row.client_id) if row.client_id else None,
+        outbox_id=str(row.id), run_at=row.run_at,
+    )
 
 
 def _mark(conn: Connection, sent: list[str], errors: dict[str, str]) -> None:
     if sent:
         conn.execute(text("SELECT caas_outbox_mark_sent(CAST(:ids AS uuid[]))"), {"ids": sent})
-    for message_id, error in errors.items():
-        conn.execute(text("SELECT caas_outbox_mark_failed(CAST(:id AS uuid), :err)"), {"id": message_id, "err": error})
+    if errors:
+        conn.execute(text("SELECT caas_outbox_mark_failed(f.id, f.err) "
+                          "FROM unnest(CAST(:ids AS uuid[]), CAST(:errs AS text[])) AS f(id, err)"),
+                     {"ids": list(errors), "errs": list(errors.values())})
 
 
 _FETCH = text("SELECT * FROM caas_outbox_fetch(CAST(:ids AS uuid[]))")
