@@ -62,7 +62,7 @@ def document() -> dict:
                 "description": "Usage of a month (default: this one) per metric against the plan's included units, "
                                "priced so far before tax, and that month's issued invoices.",
                 "parameters": [{"name": "period", "in": "query",
-                                "schema": {"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$"}}],
+                                "schema": {"type": "string", "pattern": "^2[0-9]{3}-(0[1-9]|1[0-2])$"}}],
                 "responses": _responses("200", {
                     "type": "object", "required": ["period", "currency", "metrics", "estimate_minor", "invoices"],
                     "properties": {

@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timezone
 
 from caas.core.errors import DomainError
 
-_PERIOD_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_PERIOD_RE = re.compile(r"^(2\d{3})-(0[1-9]|1[0-2])$")  # years 2000-2999: billing has no other
 
 
 @dataclass(frozen=True, order=True)

@@ -111,3 +111,14 @@ def test_adjustments_add_up_to_pricing_everything_at_once(price, first, second):
     once = charge(price, total, "NGN").amount_minor
     assert charge(price, billed, "NGN").amount_minor + adjustment(price, billed, total, "NGN").amount_minor == once
     assert once >= charge(price, billed, "NGN").amount_minor >= 0
+
+
+@pytest.mark.parametrize("text", ["2026-13", "2026-1", "0000-01", "1999-12", "3000-01", "", "October"])
+def test_a_billing_month_is_yyyy_mm_between_2000_and_2999(text):
+    from caas.billing.periods import Period
+    from caas.core.errors import DomainError
+
+    with pytest.raises(DomainError) as refused:
+        Period.parse(text)
+    assert refused.value.field == "period"
+    assert str(Period.parse("2999-12").next()) == "3000-01"
