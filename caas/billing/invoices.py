@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from caas.audit.operations import Actor, record
 from caas.billing.models import Invoice, InvoiceLine, InvoiceStatus
 from caas.billing.periods import Period
+from caas.core import tenant
 from caas.core.errors import DomainError, NotFound
 from caas.events.outbox import record_event
 from caas.ledger.models import PLATFORM_OWNER_ID, AccountKind
@@ -176,8 +177,6 @@ def list_invoices(session: Session, filters: InvoiceFilters, *, include_drafts: 
 def issue_period(session: Session, actor: Actor, period: str) -> int:
     """Issue every draft of a period, each in its own tenant and transaction (committed one by one,
     so a failure leaves the ones before it issued and is safe to repeat)."""
-    from caas.core import tenant
-
     period = str(Period.parse(period))
     with tenant.all_tenants_scope(session):
         drafts = session.execute(select(Invoice.id, Invoice.client_id).where(

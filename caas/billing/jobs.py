@@ -44,6 +44,7 @@ def schedule_monthly(now: datetime | None = None) -> str:
 
 def queue_run(session, period: Period, client_slug: str | None = None) -> None:  # noqa: ANN001
     """An admin asked for a run: queued after commit through the outbox (same deterministic id)."""
+    period.require_over(datetime.now(timezone.utc))
     suffix = f"-{client_slug}" if client_slug else ""
     enqueue_job(session, RUN_FUNC, queue="billing", args=[str(period), client_slug], job_id=f"{job_id(period)}{suffix}"[:200],
                 timeout=1800)

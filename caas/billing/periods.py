@@ -54,5 +54,16 @@ class Period:
     def previous(self) -> "Period":
         return Period(self.year - 1, 12) if self.month == 1 else Period(self.year, self.month - 1)
 
+    def back(self, months: int) -> "Period":
+        """The period ``months`` before this one (``back(11)`` starts a 12-month window ending here)."""
+        index = self.year * 12 + self.month - 1 - months
+        return Period(index // 12, index % 12 + 1)
+
+    def require_over(self, now: datetime) -> None:
+        """Refuse to bill a month that has not ended."""
+        if self.ends_at > now:
+            raise DomainError("period_not_over", f"{self} is not over yet; bill it from {self.end.isoformat()}.",
+                              "period")
+
     def label(self) -> str:
         return self.start.strftime("%B %Y")

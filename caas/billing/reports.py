@@ -67,9 +67,7 @@ def monthly_usage(session: Session, client_id: uuid.UUID, months: int = 12,
                   now: datetime | None = None) -> list[MonthUsage]:
     """Units per metric per month, the last ``months`` months including this one (empty months too)."""
     last = Period.of(now or datetime.now(timezone.utc))
-    first = last
-    for _ in range(months - 1):
-        first = first.previous()
+    first = last.back(months - 1)
     session.execute(text("SELECT set_config('TimeZone', 'UTC', true)"))
     month = func.to_char(func.date_trunc("month", UsageEvent.occurred_at), "YYYY-MM")
     rows = session.execute(select(month, UsageEvent.metric, func.sum(UsageEvent.quantity))
@@ -100,9 +98,7 @@ class RevenueMonth:
 def revenue_by_month(session: Session, months: int = 12, now: datetime | None = None) -> list[RevenueMonth]:
     """Invoiced revenue (issued or paid, before tax) per invoice period, currency and metric."""
     last = Period.of(now or datetime.now(timezone.utc))
-    first = last
-    for _ in range(months - 1):
-        first = first.previous()
+    first = last.back(months - 1)
     rows = session.execute(
         select(Invoice.period, Invoice.currency, InvoiceLine.metric, func.sum(InvoiceLine.amount_minor))
         .join(InvoiceLine, InvoiceLine.invoice_id == Invoice.id)

@@ -221,10 +221,7 @@ def record_network_access(session: Session, period: Period, client: Client | Non
 def bill_period(session: Session, period: Period, run: BillingRun, *, client: Client | None = None,
                 now: datetime | None = None) -> BillingRun:
     """Steps 1–5 above, in the caller's transaction (the caller commits). Updates ``run``'s counts."""
-    now = now or datetime.now(timezone.utc)
-    if period.ends_at > now:
-        raise DomainError("period_not_over", f"{period} is not over yet; bill it from {period.end.isoformat()}.",
-                          "period")
+    period.require_over(now or datetime.now(timezone.utc))
     client_param = str(client.id) if client else None
     with tenant.all_tenants_scope(session):
         session.execute(_LOCK, {"key": f"billing:{period}"})
@@ -311,9 +308,7 @@ def execute(session: Session, period: Period | str, *, client_slug: str | None =
         client = session.scalar(select(Client).where(Client.slug == client_slug))
         if client is None:
             raise DomainError("unknown_client", f"No client with slug {client_slug!r}.", "client")
-    if period.ends_at > datetime.now(timezone.utc):
-        raise DomainError("period_not_over", f"{period} is not over yet; bill it from {period.end.isoformat()}.",
-                          "period")
+    period.require_over(datetime.now(timezone.utc))
     run = BillingRun(period=str(period), scope_client_id=client.id if client else None, status="running",
                      triggered_by=triggered_by[:80], clients=0, invoices_created=0, invoices_existing=0,
                      lines_created=0)

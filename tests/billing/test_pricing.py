@@ -122,3 +122,17 @@ def test_a_billing_month_is_yyyy_mm_between_2000_and_2999(text):
         Period.parse(text)
     assert refused.value.field == "period"
     assert str(Period.parse("2999-12").next()) == "3000-01"
+
+
+def test_periods_step_back_across_years_and_refuse_unfinished_months():
+    from datetime import datetime, timezone
+
+    from caas.billing.periods import Period
+    from caas.core.errors import DomainError
+
+    assert [str(Period(2026, 11).back(n)) for n in (0, 1, 10, 11, 23)] == [
+        "2026-11", "2026-10", "2026-01", "2025-12", "2024-12"]
+    Period(2026, 10).require_over(datetime(2026, 11, 1, tzinfo=timezone.utc))  # over at midnight UTC
+    with pytest.raises(DomainError) as refused:
+        Period(2026, 11).require_over(datetime(2026, 11, 30, 23, 59, tzinfo=timezone.utc))
+    assert (refused.value.code, refused.value.field) == ("period_not_over", "period")

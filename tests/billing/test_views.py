@@ -174,3 +174,16 @@ def test_the_api_reports_a_months_usage_and_its_issued_invoice(client, db, bille
     other = factories.api_key(db, billed["b"], scopes=["applications:read"])
     db.commit()
     assert call(client, "GET", "/usage", other).status_code == 403  # the scope is needed
+
+
+def test_queueing_this_month_is_refused_at_the_field_and_queues_nothing(client, db):
+    from caas.billing.periods import Period
+
+    email = factories.platform_admin(db).email
+    db.commit()
+    login(client, email, factories.PASSWORD)
+    this_month = str(Period.of(datetime.now(timezone.utc)))
+    refused = post_form(client, "/admin/billing", {"period": this_month, "client": ""})
+    assert refused.status_code == 422
+    assert "is not over yet" in field_errors(refused.get_data(as_text=True))["period"][0]
+    assert db.scalar(select(OutboxMessage.id).where(OutboxMessage.func == "caas.billing.jobs.run_billing")) is None
