@@ -4,7 +4,6 @@ hardship decision."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
@@ -18,7 +17,7 @@ from blueprints.admin.routes import acting_for, tenant_of
 from blueprints.common import actor
 from blueprints.pdf import statement_response
 from blueprints.forms_util import apply_error
-from caas.core import tenant
+from caas.core import clock, tenant
 from caas.core.errors import DomainError
 from caas.core.extensions import db
 from caas.loans import collections, repayments, statements
@@ -52,7 +51,7 @@ def _page(loan_id: uuid.UUID, note_form=None, decision_form=None, status=200):
     loan = tenant.get_visible(db.session, Loan, loan_id)
     if loan is None:
         abort(404)
-    today = date.today()
+    today = clock.today()
     pending = db.session.scalar(select(HardshipRequest).where(HardshipRequest.loan_id == loan.id,
                                                               HardshipRequest.status == "pending"))
     return render_template("admin/loan_collections.html", loan=loan, today=today,
@@ -77,7 +76,7 @@ def loan_statement_pdf(loan_id: uuid.UUID):
         loan = tenant.get_visible(db.session, Loan, loan_id)
         if loan is None:
             abort(404)
-        response = statement_response(statements.loan_statement(db.session, loan, date.today()))
+        response = statement_response(statements.loan_statement(db.session, loan, clock.today()))
         db.session.commit()
     return response
 
@@ -115,7 +114,7 @@ def hardship_decide(request_id: uuid.UUID):
         if form.validate_on_submit():
             try:
                 collections.decide_hardship(db.session, actor(), request_id, form.outcome.data == "approve",
-                                            form.note.data, date.today())
+                                            form.note.data, clock.today())
             except DomainError as exc:
                 db.session.rollback()
                 apply_error(form, exc)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date, datetime, timezone
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
@@ -16,6 +15,7 @@ from blueprints.borrower.forms import (AcceptOfferForm, BankAccountForm, Confirm
 from blueprints.common import actor, redirect_after_post, render, wants_partial
 from blueprints.forms_util import apply_error
 from blueprints.pdf import statement_response
+from caas.core import clock
 from caas.core.errors import DomainError
 from caas.core.extensions import db
 from caas.credit import applications, consents, documents, notifications, profiles, states
@@ -57,7 +57,7 @@ def profile():
             "legal_name", "date_of_birth", "phone", "address", "national_id", "employment_status", "employer",
             "months_employed", "monthly_net_income", "monthly_expenses", "existing_debt_payments", "housing")})
         try:
-            profiles.save(db.session, current_user, g.client, values, date.today())
+            profiles.save(db.session, current_user, g.client, values, clock.today())
         except DomainError as exc:
             db.session.rollback()
             apply_error(form, exc)
@@ -209,7 +209,7 @@ def application_step(application_id: uuid.UUID, step: str):
                 currency = form.currency.data
                 amount_minor = applications.amount_to_minor(form.amount.data, currency)
                 applications.set_terms(db.session, application, Terms(amount_minor, currency, form.term_months.data,
-                                                                      form.purpose.data), date.today())
+                                                                      form.purpose.data), clock.today())
             elif step == "income":
                 applications.confirm_income(db.session, application, form.income_confirmed.data)
             else:
@@ -232,7 +232,7 @@ def application_step(application_id: uuid.UUID, step: str):
 @bp.route("/applications/<uuid:application_id>")
 def application_status(application_id: uuid.UUID):
     application = _mine(application_id)
-    now = datetime.now(timezone.utc)
+    now = clock.now()
     context = dict(application=application, main_path=states.MAIN_PATH, final=application.status in states.FINAL,
                    withdrawable=application.status in states.WITHDRAWABLE, confirm=ConfirmForm(),
                    offers=acceptance.offers(db.session, application, now),
@@ -305,7 +305,7 @@ def offer_accept(application_id: uuid.UUID, bid_id: uuid.UUID):
             loan = acceptance.accept(db.session, actor(), application_id=application.id, bid_id=bid.id,
                                      typed_name=form.typed_name.data, consent=bool(form.consent.data),
                                      agreement_sha256=form.agreement_sha256.data or None, channel="portal",
-                                     ip_address=request.remote_addr, now=datetime.now(timezone.utc),
+                                     ip_address=request.remote_addr, now=clock.now(),
                                      borrower_id=current_user.id)
         except DomainError as exc:
             db.session.rollback()
@@ -321,7 +321,7 @@ def offer_accept(application_id: uuid.UUID, bid_id: uuid.UUID):
             flash("You accepted the offer. Your loan is being prepared for payout.", "success")
             return redirect(url_for("borrower.loan_page", loan_id=loan.id))
     return render_template("borrower/offer.html", application=application, bid=bid, text=text, form=form,
-                           now=datetime.now(timezone.utc),
+                           now=clock.now(),
                            account=payouts.bank_account_for(db.session, current_user.id, bid.currency)), (422 if request.method == "POST" else 200)
 
 
@@ -333,7 +333,7 @@ def _my_loan(loan_id: uuid.UUID):
 
 
 def _loan_page(loan, form, status=200, hardship_form=None):
-    today = date.today()
+    today = clock.today()
     # (not "where": base.html sets a variable of that name, which would shadow it in the page)
     standing = repayments.position(db.session, loan, today) if loan.status.value == "active" else None
     from caas.loans import collections
@@ -356,7 +356,7 @@ def loan_page(loan_id: uuid.UUID):
 @bp.route("/loans/<uuid:loan_id>/statement.pdf")
 def loan_statement(loan_id: uuid.UUID):
     """The loan statement as PDF, rendered now (another borrower's loan answers 404)."""
-    return statement_response(statements.loan_statement(db.session, _my_loan(loan_id), date.today()))
+    return statement_response(statements.loan_statement(db.session, _my_loan(loan_id), clock.today()))
 
 
 @bp.route("/loans/<uuid:loan_id>/pay", methods=["POST"])
@@ -367,7 +367,7 @@ def loan_pay(loan_id: uuid.UUID):
     form = PayForm()
     if not form.validate_on_submit():
         return _loan_page(loan, form, 422)
-    today = date.today()
+    today = clock.today()
     try:
         locked = repayments.lock_loan(db.session, loan.id)
         amount = None
@@ -429,7 +429,7 @@ def loan_hardship(loan_id: uuid.UUID):
         try:
             collections.request_hardship(db.session, repayments.lock_loan(db.session, loan.id),
                                          reason=form.reason.data, plan=form.plan.data, periods=form.periods.data,
-                                         on=date.today())
+                                         on=clock.today())
         except DomainError as exc:
             db.session.rollback()
             apply_error(form, exc)

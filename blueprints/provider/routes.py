@@ -16,7 +16,7 @@ from blueprints import notification_centre
 from blueprints.guards import require_roles
 from blueprints.provider import bp
 from blueprints.provider.forms import BidForm, CriteriaForm, FilterForm
-from caas.core import tenant
+from caas.core import clock, tenant
 from caas.core.errors import DomainError
 from caas.core.extensions import db
 from caas.ledger import operations as ledger
@@ -39,7 +39,7 @@ def guard():
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return clock.now()
 
 
 def _provider_id() -> uuid.UUID:
@@ -280,13 +280,11 @@ def disbursements():
 @bp.route("/portfolio")
 def portfolio():
     """Outstanding, income, PAR30/PAR90, defaults, yield, expected vs received by month, loans."""
-    from datetime import date as _date
-
     from caas.loans import portfolio as book
 
     flows = book.cash_flow(db.session, _provider_id())
     peak = max([max(m.expected_minor, m.received_minor) for m in flows] or [1]) or 1
-    return render_template("provider/portfolio.html", summaries=book.summary(db.session, _provider_id(), _date.today()),
+    return render_template("provider/portfolio.html", summaries=book.summary(db.session, _provider_id(), clock.today()),
                            flows=flows, peak=peak,
                            loans=book.loans_list(db.session, _provider_id(), status=request.args.get("status") or None,
                                                  bucket=request.args.get("bucket") or None))

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from caas.core import tenant
+from caas.core import clock, tenant
 from caas.loans import collections
 from caas.loans.models import CollectionNote, HardshipRequest, Loan
 from tests import factories
@@ -18,11 +18,9 @@ def test_an_agent_works_a_loan_in_collections(client, db, loan):  # noqa: F811
     client_, _, loan_id = loan
     dues = due_dates(db, client_, loan_id)
     run_days(db, dues[0] + timedelta(days=29), dues[0] + timedelta(days=31))
-    from datetime import date
-
     with tenant.tenant_scope(client_.id, db):
         collections.request_hardship(db, db.get(Loan, loan_id), reason="Shop burnt down last month.",
-                                     plan="holiday", periods=2, on=date.today())
+                                     plan="holiday", periods=2, on=clock.today())
     agent = factories.client_admin(db, client_)
     db.commit()
     login(client, agent.email, factories.PASSWORD)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from caas.core import tenant
+from caas.core import clock, tenant
 from caas.events.models import OutboxMessage
 from caas.ledger import operations as ledger
 from caas.ledger.models import AccountKind
@@ -49,7 +49,13 @@ def sandbox():
 
 @pytest.fixture
 def loan(db, sandbox):
-    """An active 6-month loan of NGN 100.00 at 12% (no fee), paid out on START."""
+    """An active 6-month loan of NGN 100.00 at 12% (no fee), paid out on START. The views stand on
+    that day too (the clock is frozen at NOW), whatever day the tests run."""
+    with clock.frozen(NOW):
+        yield _active_loan(db)
+
+
+def _active_loan(db):
     client = factories.client(db)
     with tenant.tenant_scope(client.id, db):
         values = policies.default_policy("NGN")
