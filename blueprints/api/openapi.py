@@ -51,12 +51,16 @@ def document() -> dict:
                 "properties": {"ok": {"type": "boolean"}, "client": {"type": "string"},
                                "mode": {"type": "string", "enum": ["sandbox", "live"]},
                                "scopes": {"type": "array", "items": {"type": "string"}}}})}},
-            "/providers": {"get": {"operationId": "listProviders", "responses": _responses("200", {
+            "/providers": {"get": {"operationId": "listProviders", "parameters": [
+                {"name": "country", "in": "query", "description": "only the lenders of this country (ISO 3166 "
+                 "alpha-2, any case)", "schema": {"type": "string", "pattern": "^[A-Za-z]{2}$"}}],
+                "responses": _responses("200", {
                 "type": "object", "required": ["data"], "properties": {"data": {"type": "array", "items": {
                     "type": "object", "required": ["id", "legal_name", "country", "currencies"],
                     "properties": {"id": {"type": "string"}, "legal_name": {"type": "string"},
                                    "country": {"type": "string"},
-                                   "currencies": {"type": "array", "items": {"type": "string"}}}}}}})}},
+                                   "currencies": {"type": "array", "items": {"type": "string"}}}}}}},
+                "422")}},
             "/usage": {"get": {
                 "operationId": "getUsage",
                 "description": "Usage of a month (default: this one) per metric against the plan's included units, "

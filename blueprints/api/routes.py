@@ -190,11 +190,16 @@ def ping():
 @bp.route("/providers")
 @require_scope("applications:read")
 def providers():
-    """The client's provider network: the lenders who may bid on its applications."""
+    """The client's provider network: the lenders who may bid on its applications, optionally
+    only those of one country (?country=NG)."""
+    country = (request.args.get("country") or "").strip().upper() or None
+    if country is not None and not re.fullmatch(r"[A-Z]{2}", country):
+        raise DomainError("invalid_country", "Use a two-letter ISO 3166 country code, e.g. NG.", "country")
     return jsonify({"data": [
         {"id": str(row.provider.id), "legal_name": row.provider.legal_name, "country": row.provider.country,
          "currencies": list(row.provider.currencies)}
-        for row in operations.network(db.session) if row.provider.is_active
+        for row in operations.network(db.session)
+        if row.provider.is_active and country in (None, row.provider.country)
     ]})
 
 
