@@ -1,4 +1,5 @@
-"""Flask CLI commands: set-up, demo data, worker, outbox relay, the RLS gate, and the areas' groups."""
+"""Flask CLI commands: set-up, demo data, worker, outbox relay, the RLS gate, and the areas' groups
+(clients, apikeys, providers, applications, loans, billing, audit, sanctions, scoring)."""
 from __future__ import annotations
 
 import sys
@@ -25,14 +26,30 @@ def setup_db_command() -> None:
     click.echo(f"database ready; app role {cfg['DB_APP_ROLE']} granted")
 
 
-@click.command("demo-data")
-@with_appcontext
-def demo_data_command() -> None:
-    """Load demo data. Idempotent: a second run adds nothing."""
+def _load_demo() -> None:
     from caas import demo
 
     created = demo.load()
     click.echo(f"demo data: {created} new rows" if created else "demo data: already present")
+
+
+@click.command("demo-data")
+@with_appcontext
+def demo_data_command() -> None:
+    """Load demo data (the same as ``flask demo seed``). Idempotent: a second run adds nothing."""
+    _load_demo()
+
+
+@click.group("demo")
+def demo_group() -> None:
+    """Demo data."""
+
+
+@demo_group.command("seed")
+@with_appcontext
+def demo_seed_command() -> None:
+    """Load the demo clients, lenders, logins and data. Idempotent: a second run adds nothing."""
+    _load_demo()
 
 
 @click.command("worker")
@@ -83,33 +100,16 @@ def rls_gate_command() -> None:
     click.echo(f"{len(tables)} tenant tables, all with FORCE row-level security and policies")
 
 
-@click.group("audit")
-def audit_group() -> None:
-    """The audit trail."""
-
-
-@audit_group.command("verify")
-@with_appcontext
-def audit_verify_command() -> None:
-    """Walk the hash chain; exit non-zero naming the first broken row."""
-    from sqlalchemy import create_engine
-
-    from caas.audit.operations import verify_chain
-
-    engine = create_engine(current_app.config["DATABASE_URL"])  # the owner sees every tenant's rows
-    with engine.connect() as conn:
-        report = verify_chain(conn)
-    engine.dispose()
-    if report.broken_at is not None:
-        click.echo(f"audit chain BROKEN at chain position {report.broken_at}: {report.reason}", err=True)
-        sys.exit(1)
-    click.echo(f"audit chain intact: {report.rows} rows")
-
-
 def register(app: Flask) -> None:
-    for command in (setup_db_command, demo_data_command, worker_command, outbox_group, rls_gate_command,
-                    audit_group):
+    for command in (setup_db_command, demo_data_command, demo_group, worker_command, outbox_group, rls_gate_command):
         app.cli.add_command(command)
+    from caas.audit.cli import audit_cli
+    from caas.credit.cli import applications_cli
+    from caas.market.cli import providers_cli
+    from caas.tenancy.cli import apikeys_cli, clients_cli
+
+    for group in (clients_cli, apikeys_cli, providers_cli, applications_cli, audit_cli):
+        app.cli.add_command(group)
     from caas.loans.cli import loans_cli
 
     app.cli.add_command(loans_cli)

@@ -23,6 +23,16 @@ class Actor:
     def system(cls, name: str = "system") -> "Actor":
         return cls(user_id=None, role=name)
 
+    @classmethod
+    def operator(cls, name: str) -> "Actor":
+        """The platform operator at the command line, ``cli:<os user>``: no user row, and the audited
+        platform paths treat them as a platform admin."""
+        return cls(user_id=None, role=f"cli:{name}"[:40])
+
+    @property
+    def is_operator(self) -> bool:
+        return self.role.startswith("cli:")
+
 
 def record(
     session: Session,

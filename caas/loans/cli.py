@@ -14,6 +14,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import click
+from flask.cli import with_appcontext
+
+from caas.core.cli_output import OperatorCommand, emit_record, json_option, show_across_tenants, table
 
 from caas.money import UnknownCurrencyError, format_minor, normalise_currency, to_minor
 from caas.loans.maths import (
@@ -186,8 +189,6 @@ def service_command(as_of: str | None) -> None:
     """Run the daily servicing of every active loan for one date (safe to repeat)."""
     from datetime import datetime, timezone
 
-    from flask.cli import with_appcontext  # noqa: F401 — the app group gives us the context
-
     from caas.core.extensions import db
     from caas.loans import servicing
 
@@ -197,3 +198,41 @@ def service_command(as_of: str | None) -> None:
                f"{report.missed} missed, {report.penalties} penalty charges, {report.collections} into collections, "
                f"{report.written_off} written off, "
                f"{report.auto_debits} auto-debits")
+
+
+def _load_loan(session, loan_id) -> dict:
+    from caas.loans import operations
+
+    loan = operations.get(session, loan_id)
+    data = operations.serialise(loan)
+    data.update(client_id=loan.client_id, borrower_id=str(loan.borrower_id), days_past_due=loan.days_past_due,
+                bucket=loan.bucket)
+    return data
+
+
+@loans_cli.command("show", cls=OperatorCommand)
+@click.argument("loan_id")
+@json_option
+@with_appcontext
+def show_command(loan_id: str, as_json: bool) -> None:
+    """A loan by id, whichever tenant owns it: terms, provider, arrears and schedule."""
+    data = show_across_tenants("loan", loan_id, _load_loan)
+    if as_json:
+        emit_record(data, True)
+        return
+    currency = data["currency"]
+    emit_record({**data, "client": f"{data['client']['slug']} ({data['client']['display_name']})",
+                 "provider": data["provider"]["display_name"],
+                 "principal": f"{data['principal']} {currency}", "monthly_payment": f"{data['monthly_payment']} {currency}",
+                 "total_repayable": f"{data['total_repayable']} {currency}",
+                 "rates": f"{data['annual_rate']} % a year, APR {data['apr']} %",
+                 "arrears": f"{data['days_past_due']} days past due ({data['bucket']})"},
+                False, labels=[("id", "loan"), ("client", "client"), ("status", "status"), ("provider", "provider"),
+                               ("principal", "principal"), ("term_months", "term (months)"), ("rates", "rates"),
+                               ("monthly_payment", "monthly payment"), ("total_repayable", "total repayable"),
+                               ("start_date", "start"), ("maturity_date", "maturity"), ("arrears", "arrears"),
+                               ("application_id", "application")])
+    click.echo()
+    click.echo(table(data["schedule"], [("number", "#"), ("due_date", "DUE"), ("principal", "PRINCIPAL"),
+                                        ("interest", "INTEREST"), ("total", "TOTAL"), ("paid", "PAID"),
+                                        ("balance", "BALANCE")]))

@@ -216,8 +216,8 @@ def platform_access(session: Session, actor: Actor, *, client_id: uuid.UUID | No
     With ``client_id`` the admin acts as that tenant (reads and writes). Without it the admin reads
     across all tenants; the database policies allow only SELECT in that mode.
     """
-    if actor.role != Role.platform_admin.value:
-        raise DomainError("forbidden", "Only platform admins may access tenant data this way.")
+    if actor.role != Role.platform_admin.value and not actor.is_operator:
+        raise DomainError("forbidden", "Only platform admins (or the operator's CLI) may access tenant data this way.")
     if client_id is None:
         record(session, actor, "platform.read_all_tenants", after={"reason": reason})
         with tenant.all_tenants_scope(session):
