@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from blueprints.admin import billing, collections, market, payouts, routes  # noqa: E402,F401
+from blueprints.admin import analytics, billing, collections, jobs, market, payouts, routes  # noqa: E402,F401

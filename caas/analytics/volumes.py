@@ -1,0 +1,196 @@
+"""Volumes: money paid out per currency and week, the outstanding portfolio now, and portfolio at
+risk (PAR30, PAR90) week by week.
+
+- Disbursed: loans whose payout succeeded in the window (a reversed payout is not counted), by the
+  UTC week of ``payouts.settled_at``: the principal lent and what reached the borrower (principal
+  less the origination fee withheld).
+- Outstanding now: principal not yet repaid on active loans, per currency and delinquency bucket
+  as the daily servicing job last set it.
+- PAR trend: for each week, as of its last day (Sunday, or the window's last day), the loans on the
+  book that day — paid out on or before it, not yet closed and not yet written off — with the
+  principal outstanding that day (principal less the principal of repayments received on or before
+  it) and their days past due that day (from the oldest instalment due before it and not yet fully
+  paid on it). PAR30 is the outstanding principal of loans more than 30 days past due over all the
+  outstanding principal; PAR90 likewise over 90 days. Recomputed from the instalments and
+  repayments, so a day the servicing job did not run still has its figure.
+"""
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from caas.analytics import charts, tables
+from caas.analytics.window import Window, ratio
+from caas.loans.models import Loan, LoanInstallment, LoanStatus
+from caas.money import describe
+from caas.payments.models import Payout
+from caas.payments.states import PayoutState
+
+BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
+
+
+@dataclass(frozen=True)
+class WeekVolume:
+    week: date  # the Monday
+    currency: str
+    loans: int
+    principal_minor: int
+    paid_out_minor: int
+
+
+def _utc_day(column):
+    return func.date(func.timezone("UTC", column))
+
+
+def disbursed_by_week(session: Session, window: Window, client_id: uuid.UUID | None = None) -> list[WeekVolume]:
+    """Per currency, every week of the window (weeks with nothing paid out included, as zeros)."""
+    week = func.date(func.date_trunc("week", func.timezone("UTC", Payout.settled_at)))
+    query = (select(week, Payout.currency, func.count(), func.sum(Loan.principal_minor), func.sum(Payout.amount_minor))
+             .join(Loan, Loan.id == Payout.loan_id)
+             .where(Payout.status == PayoutState.succeeded, Payout.settled_at >= window.starts_at,
+                    Payout.settled_at < window.ends_at)
+             .group_by(week, Payout.currency))
+    if client_id:
+        query = query.where(Payout.client_id == client_id)
+    found = {(w, c): (n, int(p), int(o)) for w, c, n, p, o in session.execute(query)}
+    currencies = sorted({c for _, c in found})
+    return [WeekVolume(w, c, *found.get((w, c), (0, 0, 0))) for c in currencies for w in window.weeks()]
+
+
+@dataclass(frozen=True)
+class Outstanding:
+    currency: str
+    bucket: str
+    loans: int
+    principal_minor: int
+
+
+def outstanding(session: Session, client_id: uuid.UUID | None = None) -> list[Outstanding]:
+    """Active loans now, per currency and bucket (every bucket listed, empty ones as zeros)."""
+    principal = LoanInstallment.principal_minor - LoanInstallment.paid_principal_minor
+    per_loan = (select(Loan.currency, Loan.bucket, func.sum(principal).label("principal"))
+                .join(LoanInstallment, LoanInstallment.loan_id == Loan.id)
+                .where(Loan.status == LoanStatus.active).group_by(Loan.id))
+    if client_id:
+        per_loan = per_loan.where(Loan.client_id == client_id)
+    sub = per_loan.subquery()
+    found = {(c, b): (n, int(p)) for c, b, n, p in session.execute(
+        select(sub.c.currency, sub.c.bucket, func.count(), func.sum(sub.c.principal))
+        .group_by(sub.c.currency, sub.c.bucket))}
+    currencies = sorted({c for c, _ in found})
+    return [Outstanding(c, b, *found.get((c, b), (0, 0))) for c in currencies for b in BUCKETS]
+
+
+@dataclass(frozen=True)
+class ParPoint:
+    on: date
+    currency: str
+    loans: int
+    outstanding_minor: int
+    par30_minor: int
+    par90_minor: int
+
+    @property
+    def par30(self) -> Decimal | None:
+        return ratio(self.par30_minor, self.outstanding_minor)
+
+    @property
+    def par90(self) -> Decimal | None:
+        return ratio(self.par90_minor, self.outstanding_minor)
+
+
+# Tenant rows only through RLS; journal_entries (the write-off's date) is the platform's ledger.
+PAR_SQL = """
+WITH days AS (SELECT d FROM unnest(CAST(:days AS date[])) AS d),
+book AS (
+  SELECT days.d, l.currency,
+         l.principal_minor - COALESCE((
+           SELECT sum(CAST(r.allocation ->> 'principal_minor' AS bigint)) FROM repayments r
+           WHERE r.loan_id = l.id AND r.status = 'succeeded' AND r.received_on <= days.d), 0) AS outstanding,
+         COALESCE(days.d - (
+           SELECT min(i.due_date) FROM loan_installments i
+           WHERE i.loan_id = l.id AND i.due_date < days.d AND (i.paid_on IS NULL OR i.paid_on > days.d)), 0) AS dpd
+  FROM days JOIN loans l ON l.start_date <= days.d
+  WHERE l.status <> 'pending_disbursement' {client}
+    AND (l.closed_at IS NULL OR CAST(timezone('UTC', l.closed_at) AS date) > days.d)
+    AND NOT EXISTS (SELECT 1 FROM journal_entries w WHERE w.idempotency_key = 'write-off:' || l.id::text
+                    AND CAST(timezone('UTC', w.occurred_at) AS date) <= days.d)
+)
+SELECT d, currency, count(*), sum(outstanding),
+       COALESCE(sum(outstanding) FILTER (WHERE dpd > 30), 0), COALESCE(sum(outstanding) FILTER (WHERE dpd > 90), 0)
+FROM book GROUP BY d, currency ORDER BY currency, d
+"""
+
+
+def par_trend(session: Session, window: Window, client_id: uuid.UUID | None = None) -> list[ParPoint]:
+    """One point per week of the window and currency (a week with no loan on the book has none)."""
+    sql = text(PAR_SQL.format(client="AND l.client_id = :client" if client_id else ""))
+    params = {"days": window.week_ends(), **({"client": client_id} if client_id else {})}
+    return [ParPoint(d, c, n, int(o), int(p30), int(p90)) for d, c, n, o, p30, p90 in session.execute(sql, params)]
+
+
+def _money(currency: str):
+    return lambda v: describe(int(v), currency, with_code=False)
+
+
+def _percent(v) -> str:
+    return f"{v}%"
+
+
+def dashboard(session: Session, window: Window, client_id: uuid.UUID | None = None) -> tables.Dashboard:
+    weeks = disbursed_by_week(session, window, client_id)
+    book = outstanding(session, client_id)
+    trend = par_trend(session, window, client_id)
+    by_currency: dict[str, list] = defaultdict(list)
+    for w in weeks:
+        by_currency[w.currency].append(w)
+    disbursed_charts = [charts.bar_chart(
+        f"Principal disbursed per week, {c}", [f"{w.week:%d %b}" for w in rows],
+        [charts.Series(f"Principal ({c})", tuple(w.principal_minor for w in rows))], fmt=_money(c))
+        for c, rows in by_currency.items()]
+    book_by_currency: dict[str, list] = defaultdict(list)
+    for o in book:
+        book_by_currency[o.currency].append(o)
+    book_charts = [charts.bar_chart(
+        f"Outstanding principal by days past due, {c}", [o.bucket for o in rows],
+        [charts.Series(f"Outstanding ({c})", tuple(o.principal_minor for o in rows))], fmt=_money(c))
+        for c, rows in book_by_currency.items()]
+    trend_by_currency: dict[str, list] = defaultdict(list)
+    for p in trend:
+        trend_by_currency[p.currency].append(p)
+    hundred = Decimal(100)
+    trend_charts = [charts.line_chart(
+        f"Portfolio at risk week by week, {c}", [f"{p.on:%d %b}" for p in rows],
+        [charts.Series("PAR30 %", tuple(p.par30 * hundred if p.par30 is not None else None for p in rows)),
+         charts.Series("PAR90 %", tuple(p.par90 * hundred if p.par90 is not None else None for p in rows))],
+        fmt=_percent) for c, rows in trend_by_currency.items()]
+    totals = defaultdict(int)
+    for o in book:
+        totals[o.currency] += o.principal_minor
+    return tables.Dashboard("volumes", "Volumes", (
+        tables.Section("Disbursed per week", tables.Table(
+            "disbursed", "Loans paid out per week (Monday) and currency: principal lent and the amount paid out",
+            ("Week of", "Currency", "Loans", "Principal", "Paid out"),
+            tuple((w.week, w.currency, w.loans, tables.Amount(w.principal_minor, w.currency),
+                   tables.Amount(w.paid_out_minor, w.currency)) for w in weeks)), disbursed_charts),
+        tables.Section("Outstanding portfolio now", tables.Table(
+            "outstanding", "Principal outstanding on active loans now, per currency and days past due",
+            ("Currency", "Days past due", "Loans", "Outstanding principal", "Share"),
+            tuple((o.currency, o.bucket, o.loans, tables.Amount(o.principal_minor, o.currency),
+                   tables.Rate(ratio(o.principal_minor, totals[o.currency]))) for o in book)), book_charts),
+        tables.Section("Portfolio at risk", tables.Table(
+            "par", "PAR30 and PAR90 as of the last day of each week, per currency",
+            ("As of", "Currency", "Loans", "Outstanding principal", "Over 30 days", "PAR30", "Over 90 days",
+             "PAR90"),
+            tuple((p.on, p.currency, p.loans, tables.Amount(p.outstanding_minor, p.currency),
+                   tables.Amount(p.par30_minor, p.currency), tables.Rate(p.par30),
+                   tables.Amount(p.par90_minor, p.currency), tables.Rate(p.par90)) for p in trend)), trend_charts,
+            note="PAR30: outstanding principal of loans more than 30 days past due ÷ all outstanding principal "
+                 "that day; PAR90 likewise over 90 days."),
+    ))
