@@ -9,6 +9,7 @@ from flask import Flask, g, render_template, request
 from werkzeug.exceptions import HTTPException
 
 import config as config_module
+from blueprints import headers
 from caas.core import jobs, logs, metrics, security, tenant
 from caas.events import mail, webhooks
 from caas.core.extensions import csrf, db, htmx, limiter, login_manager, migrate
@@ -39,6 +40,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.add_template_filter(money, "money")
     register_request_hooks(app)
+    headers.install(app)
     register_errorhandlers(app)
     register_commands(app)
     return app
@@ -98,9 +100,6 @@ def register_request_hooks(app: Flask) -> None:
     @app.after_request
     def _finish(response):
         response.headers["X-Request-ID"] = g.get("request_id", "")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
         if response.mimetype == "text/html":
             response.vary.add("HX-Request")
         started = g.get("request_started")

@@ -51,6 +51,8 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     PERMANENT_SESSION_LIFETIME = 60 * 60 * 8
+    # Strict-Transport-Security max-age in production (behind TLS); 0 sends none (development on http).
+    HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", str(365 * 24 * 3600)))
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = 60 * 60 * 8
 
@@ -130,6 +132,7 @@ class Config:
 
 class DevelopmentConfig(Config):
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-secret-change-me")
+    HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", "0"))
     ALLOW_HTTP_WEBHOOKS = _bool("ALLOW_HTTP_WEBHOOKS", True)
     ALLOW_PRIVATE_WEBHOOK_TARGETS = _bool("ALLOW_PRIVATE_WEBHOOK_TARGETS", True)
     LOG_JSON = _bool("LOG_JSON", False)
@@ -137,6 +140,7 @@ class DevelopmentConfig(Config):
 
 class TestingConfig(Config):
     TESTING = True
+    HSTS_SECONDS = 0  # a test that needs the header sets it
     ALLOW_PRIVATE_WEBHOOK_TARGETS = True  # the tests' receivers listen on loopback
     SECRET_KEY = "test-secret"
     ARGON2_TIME_COST = 1

@@ -13,3 +13,10 @@ if (window.htmx) {
     {code: "[45]..", swap: false, error: true},
   ];
 }
+
+// Forms that ask first (macros/forms.html `button(..., confirm=...)`): the question is in
+// data-confirm, not an inline onsubmit, which the Content-Security-Policy would refuse.
+document.addEventListener("submit", function (event) {
+  var question = event.target.getAttribute && event.target.getAttribute("data-confirm");
+  if (question && !window.confirm(question)) { event.preventDefault(); }
+}, true);

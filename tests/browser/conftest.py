@@ -59,6 +59,33 @@ def truncate_all(owner) -> None:
                               f"({', '.join(':' + c for c in columns)})"), [dict(row) for row in plan])
 
 
+CSP_REFUSALS: list[str] = []  # what Chromium refused under our Content-Security-Policy in this test
+
+
+def _note_csp_refusal(message) -> None:
+    if "Content Security Policy" in message.text:
+        CSP_REFUSALS.append(message.text)
+
+
+class WatchedBrowser:
+    """The browser, with the console of every context it opens watched for CSP refusals, so that
+    every browser test also proves its pages work under the policy (no inline script or style)."""
+
+    def __init__(self, browser) -> None:
+        self._browser = browser
+
+    def new_context(self, **options):
+        context = self._browser.new_context(**options)
+        context.on("console", _note_csp_refusal)
+        return context
+
+    def new_page(self, **options):
+        return self.new_context(**options).new_page()
+
+    def __getattr__(self, name):
+        return getattr(self._browser, name)
+
+
 @pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
@@ -66,8 +93,15 @@ def browser():
     assert os.path.exists(CHROMIUM), "chromium is missing: run scripts/ensure-chromium.sh (make test does)"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
+        yield WatchedBrowser(browser)
         browser.close()
+
+
+@pytest.fixture(autouse=True)
+def no_csp_refusals():
+    CSP_REFUSALS.clear()
+    yield
+    assert not CSP_REFUSALS, f"the page broke the Content-Security-Policy: {CSP_REFUSALS}"
 
 
 @pytest.fixture
