@@ -72,6 +72,11 @@ class Config:
     JOB_DEFAULT_TIMEOUT = 300
     OUTBOX_RELAY_INTERVAL = int(os.environ.get("OUTBOX_RELAY_INTERVAL", "30"))
     OUTBOX_RELAY_MIN_AGE = int(os.environ.get("OUTBOX_RELAY_MIN_AGE", "10"))
+    WORKER_TTL = int(os.environ.get("WORKER_TTL", "60"))  # an idle RQ worker beats every WORKER_TTL - 15 s
+    # /readyz reports (never fails on) a worker heartbeat older than this, or outbox rows older than that.
+    # A SimpleWorker beats between jobs only, so the first must exceed the longest job timeout.
+    READY_WORKER_STALE_SECONDS = int(os.environ.get("READY_WORKER_STALE_SECONDS", "600"))
+    READY_OUTBOX_MAX_LAG_SECONDS = int(os.environ.get("READY_OUTBOX_MAX_LAG_SECONDS", "300"))
     WEBHOOK_REQUEUE_INTERVAL = int(os.environ.get("WEBHOOK_REQUEUE_INTERVAL", "60"))
     MARKET_SWEEP_INTERVAL = int(os.environ.get("MARKET_SWEEP_INTERVAL", "60"))  # seconds; deadline safety net
     PAYOUT_RECONCILE_INTERVAL = int(os.environ.get("PAYOUT_RECONCILE_INTERVAL", "300"))

@@ -116,6 +116,9 @@ def register(app: Flask) -> None:
     from caas.billing.cli import billing_cli
 
     app.cli.add_command(billing_cli)
+    from caas.core.jobs_cli import jobs_cli
+
+    app.cli.add_command(jobs_cli)
     from caas.screening.cli import sanctions_cli
     from caas.screening.commands import attach
 

@@ -1,8 +1,7 @@
-from flask import Response, jsonify
-from sqlalchemy import text
+from flask import Response, current_app, jsonify
 
 from blueprints.ops import bp
-from caas.core import jobs, metrics
+from caas.core import health, metrics
 from caas.core.extensions import db
 
 
@@ -13,21 +12,10 @@ def healthz():
 
 @bp.route("/readyz")
 def readyz():
-    """503 naming each failing part: the database, Redis."""
-    failures = {}
-    try:
-        db.session.execute(text("SELECT 1"))
-        db.session.rollback()
-    except Exception as exc:  # any failure means not ready
-        db.session.rollback()
-        failures["database"] = type(exc).__name__
-    try:
-        jobs.connection().ping()
-    except Exception as exc:
-        failures["redis"] = type(exc).__name__
-    if failures:
-        return jsonify({"status": "unavailable", "failing": sorted(failures), "errors": failures}), 503
-    return jsonify({"status": "ready"})
+    """A section per dependency; 503 only when the database or Redis fails (see caas.core.health)."""
+    status, body = health.run(db.session, stale_after=current_app.config["READY_WORKER_STALE_SECONDS"],
+                              max_lag=current_app.config["READY_OUTBOX_MAX_LAG_SECONDS"])
+    return jsonify(body), status
 
 
 @bp.route("/metrics")

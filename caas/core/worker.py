@@ -10,7 +10,7 @@ import uuid
 from rq import SimpleWorker
 from rq.cron import CronScheduler
 
-from caas.core import jobs, logs, metrics, tenant
+from caas.core import jobs, jobs_console, logs, metrics, tenant
 from caas.core.extensions import db
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,8 @@ class AppWorker(SimpleWorker):
                 tenant.reset(token)
                 logs.job_id_var.set(None)
                 status = job.get_status(refresh=True)
-                metrics.record_job(queue.name, str(status.value if status else "unknown"), time.monotonic() - started)
+                metrics.record_job(jobs_console.short_name(queue.name), status.value if status else None,
+                                   time.monotonic() - started)
 
 
 def _cron_loop(scheduler: CronScheduler, stop: threading.Event) -> None:
@@ -61,7 +62,8 @@ def _cron_loop(scheduler: CronScheduler, stop: threading.Event) -> None:
 def run(app, queues: list[str] | None = None, *, burst: bool = False, with_cron: bool = True) -> None:
     names = [jobs.queue_name(q) for q in (queues or list(jobs.QUEUES))]
     AppWorker.flask_app = app
-    worker = AppWorker(names, connection=jobs.connection())
+    # An idle worker beats every worker_ttl - 15 s; 60 keeps /readyz's "latest heartbeat" meaningful.
+    worker = AppWorker(names, connection=jobs.connection(), worker_ttl=int(app.config.get("WORKER_TTL", 60)))
     stop = threading.Event()
     if with_cron and not burst:
         scheduler = CronScheduler(connection=jobs.connection(), name=f"caas-cron-{uuid.uuid4().hex[:6]}")

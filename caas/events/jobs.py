@@ -9,7 +9,7 @@ from rq import Retry
 from rq.job import Job, JobStatus
 from rq.registry import ScheduledJobRegistry
 
-from caas.core import jobs, tenant
+from caas.core import jobs, metrics, tenant
 from caas.core.extensions import db
 from caas.events import deliveries, outbox
 from caas.events.models import DeliveryStatus, OutboxMessage, WebhookDelivery, WebhookEndpoint
@@ -152,6 +152,7 @@ def deliver(delivery_id: str, attempt: int, cycle: int = 0) -> str:
                                                                            deliveries.TIMEOUT_SECONDS)))
     retry_at = deliveries.record_attempt(session, claimed, result)
     session.commit()
+    metrics.record_webhook("succeeded" if result.ok else "retrying" if retry_at is not None else "failed")
     if retry_at is not None:
         schedule(ident, attempt + 1, cycle, retry_at, claimed.client_id)
     return f"{'ok' if result.ok else 'failed'} {result.status_code or result.error}"

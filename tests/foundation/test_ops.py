@@ -29,7 +29,10 @@ def broken_app(found_services):
 def test_healthz_and_readyz(client):
     assert get(client, "/healthz").get_json() == {"status": "ok"}
     ready = get(client, "/readyz")
-    assert ready.status_code == 200 and ready.get_json() == {"status": "ready"}
+    body = ready.get_json()
+    # No worker runs in this test: reported (degraded), but the web process is ready (tests/ops/test_health.py).
+    assert ready.status_code == 200 and body["status"] == "degraded" and body["failing"] == []
+    assert body["checks"]["database"]["ok"] and body["checks"]["redis"]["ok"]
 
 
 def test_readyz_names_the_database_when_it_is_down(broken_app):
@@ -104,8 +107,8 @@ def test_job_metrics_count_finished_jobs(app, db, client):
     assert 'caas_queue_depth{queue="default"} 1.0' in get(client, "/metrics").get_data(as_text=True)
     worker.run(app, ["default"], burst=True, with_cron=False)
     text = get(client, "/metrics").get_data(as_text=True)
-    assert 'caas_jobs_total{queue="default",status="finished"} 1.0' in text
-    assert 'caas_job_duration_seconds_total{queue="default",status="finished"}' in text
+    assert 'caas_job_duration_seconds_count{outcome="succeeded",queue="default"} 1.0' in text
+    assert 'caas_job_duration_seconds_bucket{le="+Inf",outcome="succeeded",queue="default"} 1.0' in text
     assert 'caas_queue_depth{queue="default"} 0.0' in text
 
 
