@@ -76,7 +76,7 @@ def funnel(session: Session, window: Window, client_id: uuid.UUID | None = None)
         query = query.where(Application.client_id == client_id)
     found = session.execute(query).all()
     names = dict(session.execute(select(Client.id, Client.display_name)
-                                 .where(Client.id.in_([r[0] for r in found])))) if found else {}
+                                 .where(Client.id.in_([r[0] for r in found]))).all()) if found else {}
     rows = sorted((Row(r[0], names.get(r[0], str(r[0])), *r[1:]) for r in found), key=lambda r: r.client)
     overall = Row(None, "All clients", *(sum(r.count(s) for r in rows) for s in STAGES))
     return Funnel(window, tuple(rows), overall)

@@ -108,7 +108,7 @@ def by_client(session: Session, window: Window, client_id: uuid.UUID | None = No
                                                  .group_by(sub.c.client_id, sub.c.currency)):
         totals[(cid, currency)][1] = int(amount)
     names = dict(session.execute(select(Client.id, Client.display_name)
-                                 .where(Client.id.in_({cid for cid, _ in totals})))) if totals else {}
+                                 .where(Client.id.in_({cid for cid, _ in totals}))).all()) if totals else {}
     return sorted((ClientRevenue(names.get(cid, str(cid)), currency, *amounts)
                    for (cid, currency), amounts in totals.items()), key=lambda r: (r.client, r.currency))
 
