@@ -45,12 +45,15 @@ class Config:
     SQLALCHEMY_TRACK_MODIFICATIONS = False
 
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    # __Host-: the browser keeps it only if Secure, for path / and without a Domain (no subdomain can set it).
+    SESSION_COOKIE_NAME = "__Host-caas_session" if SESSION_COOKIE_SECURE else "caas_session"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = True
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
-    PERMANENT_SESSION_LIFETIME = 60 * 60 * 8
+    PERMANENT_SESSION_LIFETIME = 60 * 60 * 8  # the absolute lifetime of a log-in (blueprints/auth/sessions.py)
+    SESSION_IDLE_SECONDS = int(os.environ.get("SESSION_IDLE_SECONDS", str(30 * 60)))
     # Strict-Transport-Security max-age in production (behind TLS); 0 sends none (development on http).
     HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", str(365 * 24 * 3600)))
     WTF_CSRF_ENABLED = True

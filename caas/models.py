@@ -3,6 +3,7 @@ from caas.audit.models import AuditEntry  # noqa: F401
 from caas.events.models import OutboxMessage, WebhookEndpoint  # noqa: F401
 from caas.tenancy.models import (ApiKey, Client, CreditPolicy, Invitation, Provider,  # noqa: F401
                                  ProviderAccess, User)
+from caas.tenancy.sessions import UserSession  # noqa: F401
 from caas.credit.models import (Application, ApplicationEvent, BorrowerProfile, Consent, CreditDecision,  # noqa: F401
                                 Document, IdempotentResponse, Notification, ReferralReview, ScoringModel)
 from caas.screening.models import SanctionsList  # noqa: F401

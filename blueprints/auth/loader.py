@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import uuid
 
+from flask import session
+
+from blueprints.auth import sessions as web_sessions
 from caas.core import tenant
 from caas.core.extensions import db
 from caas.tenancy import operations
@@ -18,5 +21,8 @@ def load_user_from_session(user_id: str):
     tenant.set_tenant(client_id, db.session)
     user = operations.load_user(db.session, uid)
     if user is None or not user.is_active or user.client_id != client_id:
+        return None
+    if not web_sessions.still_valid(user):  # ended on the server, expired, or idle too long
+        session.clear()
         return None
     return user

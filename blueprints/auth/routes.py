@@ -1,10 +1,11 @@
 """Staff log in (platform admins, client admins, provider users) and log out for everyone."""
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, session, url_for
-from flask_login import current_user, login_user, logout_user
+from flask import current_app, flash, redirect, render_template, url_for
+from flask_login import current_user
 
 from blueprints.auth import bp
+from blueprints.auth import sessions as web_sessions
 from blueprints.auth.forms import LoginForm, ResetRequestForm, SetPasswordForm
 from blueprints.common import home_url_for
 from caas.core.errors import DomainError
@@ -42,9 +43,8 @@ def login():
             db.session.rollback()
             form.password.errors.append(WRONG_CREDENTIALS)
         else:
+            web_sessions.begin(user)  # a fresh session at login: nothing from before carries over
             db.session.commit()
-            session.clear()  # a fresh session at login: nothing from before carries over
-            login_user(user)
             return redirect(home_url_for(user))
     return render_template("auth/login.html", form=form), 200 if not form.errors else 422
 
@@ -52,8 +52,8 @@ def login():
 @bp.route("/logout", methods=["POST"])
 def logout():
     slug = current_user.client.slug if current_user.is_authenticated and current_user.role.value == "borrower" else None
-    logout_user()
-    session.clear()
+    web_sessions.finish()
+    db.session.commit()
     flash("You have been logged out.", "info")
     return redirect(url_for("borrower.login", client_slug=slug) if slug else url_for("auth.login"))
 
@@ -77,9 +77,8 @@ def accept_invitation(token: str):
             db.session.rollback()
             form.password.errors.append(exc.message)
         else:
+            web_sessions.begin(user, password_changed=True)  # every other session of the account ends
             db.session.commit()
-            session.clear()
-            login_user(user)
             flash("Your password is set. Welcome to CaaS.", "success")
             return redirect(home_url_for(user))
     return render_template("auth/accept_invitation.html", form=form, user=invitation.user,

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_user
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
 
+from blueprints.auth import sessions as web_sessions
 from blueprints.auth.forms import LoginForm, SignupForm
 from blueprints.borrower.forms import ConfirmForm
 from blueprints.auth.routes import WRONG_CREDENTIALS, login_limit
@@ -75,9 +76,8 @@ def login():
             db.session.rollback()
             form.password.errors.append(WRONG_CREDENTIALS)
         else:
+            web_sessions.begin(user)
             db.session.commit()
-            session.clear()
-            login_user(user)
             return redirect(url_for("borrower.home"))
     return render_template("borrower/login.html", form=form), 200 if not form.errors else 422
 
@@ -96,9 +96,8 @@ def signup():
             from caas.tenancy import invitations
 
             invitations.invite(db.session, user, "verify")
+            web_sessions.begin(user)
             db.session.commit()
-            session.clear()
-            login_user(user)
             flash(f"Welcome to {g.client.display_name}. We have e-mailed you a link to confirm your address.",
                   "success")
             return redirect(url_for("borrower.home"))
