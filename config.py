@@ -119,6 +119,14 @@ class Config:
     LOG_JSON = _bool("LOG_JSON", True)
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     TESTING = False
+    # Identity verification (caas.credit.identity): the provider's name, its settings as JSON
+    # ({"api_key": …, "app_id": …, "base_url": …, "timeout": 15, "retries": 1} for prembly), the name
+    # similarity (0–100) a match needs, and the key of the stored checks' fingerprints (SECRET_KEY if
+    # unset). No provider in production until one is named; the sandbox in development and tests.
+    IDENTITY_PROVIDER = os.environ.get("IDENTITY_PROVIDER", "")
+    IDENTITY_SETTINGS = json.loads(os.environ["IDENTITY_SETTINGS"]) if os.environ.get("IDENTITY_SETTINGS") else {}
+    IDENTITY_NAME_THRESHOLD = os.environ.get("IDENTITY_NAME_THRESHOLD", "85")
+    IDENTITY_FINGERPRINT_KEY = os.environ.get("IDENTITY_FINGERPRINT_KEY", "")
     DEBUG = False
 
     @classmethod
@@ -162,3 +170,5 @@ def load(name: str | None = None) -> dict:
     cls = {"development": DevelopmentConfig, "testing": TestingConfig}.get(name, Config)
     values = {k: getattr(cls, k) for k in dir(cls) if k.isupper()}
     return values
+    IDENTITY_PROVIDER = os.environ.get("IDENTITY_PROVIDER", "sandbox")
+    IDENTITY_PROVIDER = "sandbox"

@@ -6,6 +6,7 @@ from caas.tenancy.models import (ApiKey, Client, CreditPolicy, Invitation, Provi
 from caas.tenancy.sessions import UserSession  # noqa: F401
 from caas.credit.models import (Application, ApplicationEvent, BorrowerProfile, Consent, CreditDecision,  # noqa: F401
                                 Document, IdempotentResponse, Notification, ReferralReview, ScoringModel)
+from caas.credit.identity.models import IdentityVerification  # noqa: F401
 from caas.screening.models import SanctionsList  # noqa: F401
 from caas.ledger.models import Account, AccountBalance, JournalEntry, JournalLine  # noqa: F401
 from caas.events.models import WebhookAttempt, WebhookDelivery  # noqa: F401

@@ -17,10 +17,11 @@ from blueprints.common import actor, refuse
 from blueprints.forms_util import apply_error
 from caas.core.errors import DomainError
 from caas.core.extensions import db
-from caas.credit import applications, decisions, documents, profiles
+from caas.credit import applications, decisions, documents, identity, profiles
+from caas.credit.identity import records as identity_records
 from caas.credit.models import ApplicationStatus as S
 from caas.tenancy import operations
-from caas.tenancy.models import Client, Role
+from caas.tenancy.models import Client, CreditPolicy, Role
 
 
 class ReviewForm(FlaskForm):
@@ -55,11 +56,20 @@ def application_detail(client_id: uuid.UUID, application_id: uuid.UUID):
         application = applications.get(db.session, application_id)
     except DomainError:
         abort(404)
+    return _detail(application, client_id, ReviewForm(formdata=None))
+
+
+def _detail(application, client_id: uuid.UUID, form: ReviewForm, status: int = 200):
+    decision = decisions.latest_decision(db.session, application.id)
+    profile = profiles.get(db.session, application.borrower_id)
+    verification = identity_records.shown_for(db.session, profile, decision.inputs if decision else None,
+                                              identity.fingerprint_key())
+    policy = db.session.get(CreditPolicy, application.client_id)
     return render_template("admin/application.html", application=application, client_id=client_id,
-                           decision=decisions.latest_decision(db.session, application.id),
-                           profile=profiles.get(db.session, application.borrower_id),
-                           docs=documents.list_for(db.session, application.borrower_id),
-                           form=ReviewForm(formdata=None), confirm=ConfirmForm())
+                           decision=decision, profile=profile, identity=verification,
+                           identity_required=bool(policy and policy.require_identity_verification),
+                           docs=documents.list_for(db.session, application.borrower_id), form=form,
+                           confirm=ConfirmForm()), status
 
 
 @bp.route("/clients/<uuid:client_id>/applications/<uuid:application_id>/review", methods=["POST"])
@@ -80,11 +90,7 @@ def application_review(client_id: uuid.UUID, application_id: uuid.UUID):
             db.session.commit()
             flash(f"Application {form.outcome.data}d.", "success")
             return redirect(url_for("admin.application_detail", client_id=client_id, application_id=application_id))
-    return render_template("admin/application.html", application=application, client_id=client_id,
-                           decision=decisions.latest_decision(db.session, application.id),
-                           profile=profiles.get(db.session, application.borrower_id),
-                           docs=documents.list_for(db.session, application.borrower_id), form=form,
-                           confirm=ConfirmForm()), 422
+    return _detail(application, client_id, form, 422)
 
 
 @bp.route("/clients/<uuid:client_id>/applications/<uuid:application_id>/retry", methods=["POST"])

@@ -1,7 +1,7 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField
-from wtforms import (DateField, DecimalField, EmailField, IntegerField, SelectField, SelectMultipleField, StringField,
-                     TextAreaField, widgets)
+from wtforms import (BooleanField, DateField, DecimalField, EmailField, IntegerField, SelectField, SelectMultipleField,
+                     StringField, TextAreaField, widgets)
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 from caas.events.webhooks import EVENT_TYPES
@@ -60,6 +60,9 @@ class PolicyForm(FlaskForm):
                                        default=0, validators=[Optional()])
     overpayment = SelectField("Money left over when a loan is repaid", default="refund", choices=[
         ("refund", "Refund it to the borrower's bank account"), ("hold_credit", "Hold it as a credit")])
+    require_identity_verification = BooleanField(
+        "Require identity verification: check the BVN or NIN against the registry before scoring "
+        "(a mismatch is referred to a person)")
 
 
 class ProviderForm(FlaskForm):

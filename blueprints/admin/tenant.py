@@ -45,6 +45,7 @@ def policy(client_id: uuid.UUID):
         form.late_fee.data = from_minor(current.late_fee_minor, currency)
         form.penalty_annual_rate.data = current.penalty_annual_rate * 100
         form.overpayment.data = current.overpayment
+        form.require_identity_verification.data = current.require_identity_verification
     if form.validate_on_submit():
         try:
             values = policies.PolicyInput(
@@ -61,6 +62,7 @@ def policy(client_id: uuid.UUID):
                 late_fee_minor=to_minor(form.late_fee.data or 0, currency),
                 penalty_annual_rate=(form.penalty_annual_rate.data or Decimal(0)) / Decimal(100),
                 overpayment=form.overpayment.data,
+                require_identity_verification=bool(form.require_identity_verification.data),
             )
             policies.save(db.session, actor(), client_id, values)
         except DomainError as exc:

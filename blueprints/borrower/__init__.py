@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("borrower", __name__)
 
-from blueprints.borrower import routes  # noqa: E402,F401
+from blueprints.borrower import identity, routes  # noqa: E402,F401

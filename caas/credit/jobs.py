@@ -22,24 +22,37 @@ def score_application(application_id: str) -> str:
         applications.transition(db.session, application, S.screening, "screening started")
         db.session.commit()
     try:
+        # The identity check (when the client requires one) is committed on its own, so a failure
+        # after it retries without asking the provider again.
+        scoring.verify_identity(db.session, uuid.UUID(application_id))
+        db.session.commit()
         status = scoring.score(db.session, uuid.UUID(application_id))
         db.session.commit()
         return status
-    except Exception:
+    except Exception as exc:
         db.session.rollback()
         job = get_current_job()
         if job is None or not job.retries_left:
-            _mark_failed(uuid.UUID(application_id))
+            _mark_failed(uuid.UUID(application_id), _failure_note(exc))
         raise
 
 
-def _mark_failed(application_id: uuid.UUID) -> None:
+def _failure_note(exc: Exception) -> str:
+    from caas.credit.identity import NotConfigured
+    from caas.credit.identity.records import IdentityUnavailable
+
+    if isinstance(exc, (IdentityUnavailable, NotConfigured)):
+        return f"scoring failed after its retries: the identity check could not be completed ({exc})"
+    return "scoring failed after its retries"
+
+
+def _mark_failed(application_id: uuid.UUID, note: str = "scoring failed after its retries") -> None:
     try:
         application = db.session.get(Application, application_id)
         if application is not None and application.status in (S.submitted, S.screening):
             if application.status == S.submitted:
                 applications.transition(db.session, application, S.screening, "screening started")
-            applications.transition(db.session, application, S.scoring_failed, "scoring failed after its retries")
+            applications.transition(db.session, application, S.scoring_failed, note)
             db.session.commit()
     except Exception:
         db.session.rollback()

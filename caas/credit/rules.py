@@ -44,6 +44,19 @@ class PolicyFacts:
 
 
 @dataclass(frozen=True)
+class IdentityFacts:
+    """A stored identity check (caas.credit.identity): never an error, which has no result."""
+
+    status: str  # matched | mismatched | not_found
+    provider: str
+    reference: str | None
+    id_type: str
+    name_match_score: Decimal | None
+    dob_match: bool | None
+    blocked: bool = False
+
+
+@dataclass(frozen=True)
 class Request:
     amount_minor: int
     currency: str
@@ -80,6 +93,28 @@ def policy_rules(profile: ProfileFacts, policy: PolicyFacts, request: Request, t
     ]
 
 
+def identity_check(facts: IdentityFacts | None) -> Check | None:
+    """The client's "identity verified" rule. None when the policy does not require it (skipped).
+    Matched passes; mismatched or not found fails, and ``decide`` refers it to a person."""
+    if facts is None:
+        return None
+    ref = f" (ref {facts.reference})" if facts.reference else ""
+    if facts.status == "matched":
+        return Check("KYC_IDENTITY_VERIFIED", True, f"{facts.id_type} matched by {facts.provider}{ref}")
+    if facts.status == "not_found":
+        return Check("KYC_IDENTITY_VERIFIED", False, f"{facts.provider} found no {facts.id_type} with this number{ref}")
+    if facts.status == "mismatched":
+        if facts.blocked:
+            why = "the registry flags this id as blocked"
+        else:
+            why = ", ".join(part for part in (
+                f"name similarity {facts.name_match_score} of 100" if facts.name_match_score is not None else "",
+                "date of birth differs" if facts.dob_match is False else "") if part) or "details differ"
+        return Check("KYC_IDENTITY_VERIFIED", False,
+                     f"{facts.id_type} does not match the {facts.provider} record: {why}{ref}")
+    raise ValueError(f"no identity rule for status {facts.status!r}: an error is not a result")
+
+
 @dataclass
 class Outcome:
     outcome: str  # approve | decline | refer
@@ -87,10 +122,11 @@ class Outcome:
 
 
 def decide(kyc_results: list[Check], hits: list[dict], rule_results: list[Check], grade: str | None,
-           score_reasons: list[dict], policy: PolicyFacts) -> Outcome:
+           score_reasons: list[dict], policy: PolicyFacts, identity: Check | None = None) -> Outcome:
     """The order matters and is the issue's: KYC, sanctions, policy, scorecard.
 
-    - a failed KYC check declines; a possible sanctions hit refers to a person with the hit shown;
+    - a failed KYC check declines; a possible sanctions hit, or an identity the provider could not
+      verify (when the client requires it), refers to a person with the hit or the reason shown;
     - a failed policy rule declines with its code;
     - a grade worse than the client's cut-off declines with the scorecard's adverse-action reasons;
       the grade exactly at the cut-off is referred (borderline); better grades are approved.
@@ -98,9 +134,14 @@ def decide(kyc_results: list[Check], hits: list[dict], rule_results: list[Check]
     failed_kyc = [c for c in kyc_results if not c.passed]
     if failed_kyc:
         return Outcome("decline", [{"code": c.code, "text": c.detail} for c in failed_kyc])
+    referrals = []
     if hits:
-        return Outcome("refer", [{"code": "SANCTIONS_POSSIBLE_MATCH",
-                                  "text": f"possible match with {hits[0]['matched_name']} (score {hits[0]['score']})"}])
+        referrals.append({"code": "SANCTIONS_POSSIBLE_MATCH",
+                          "text": f"possible match with {hits[0]['matched_name']} (score {hits[0]['score']})"})
+    if identity is not None and not identity.passed:
+        referrals.append({"code": "IDENTITY_NOT_VERIFIED", "text": identity.detail})
+    if referrals:
+        return Outcome("refer", referrals)
     failed_rules = [c for c in rule_results if not c.passed]
     if failed_rules:
         return Outcome("decline", [{"code": c.code, "text": c.detail} for c in failed_rules])

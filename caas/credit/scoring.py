@@ -47,6 +47,39 @@ def _facts(profile, policy, application, today):
     return profile_facts, policy_facts, request
 
 
+def identity_for(session: Session, profile, policy):
+    """When the client's policy requires it, the borrower's identity check: the stored one for these
+    details, or a new one from the provider (flushed). None when not required (no provider call).
+    Raises ``IdentityUnavailable`` when the provider has no answer, so nothing is decided without one."""
+    if not policy.require_identity_verification:
+        return None
+    from caas.credit import identity
+    from caas.credit.identity import records
+
+    return records.verify_profile(session, profile, identity.verifier(), identity.fingerprint_key())
+
+
+def verify_identity(session: Session, application_id: uuid.UUID) -> None:
+    """The scoring job's first step, which the job commits on its own: a definitive answer is kept
+    even when the scoring after it fails and retries, so the provider is asked once."""
+    application = session.get(Application, application_id)
+    if application is not None and application.status in (S.submitted, S.screening):
+        identity_for(session, profiles.get(session, application.borrower_id),
+                     applications.policy_for(session, application.client_id))
+
+
+def _identity_facts(row) -> rules.IdentityFacts | None:
+    if row is None:
+        return None
+    return rules.IdentityFacts(status=row.status, provider=row.provider, reference=row.reference, id_type=row.id_type,
+                               name_match_score=row.name_match_score, dob_match=row.dob_match,
+                               blocked=bool(row.summary.get("blocked")))
+
+
+REFER_WHY = {"SANCTIONS_POSSIBLE_MATCH": "a possible sanctions match",
+             "IDENTITY_NOT_VERIFIED": "an identity the provider could not verify"}
+
+
 def score(session: Session, application_id: uuid.UUID, today: date | None = None) -> str:
     """Decide one application. Returns the resulting status."""
     from caas.credit import scorecard_adapter
@@ -70,6 +103,8 @@ def score(session: Session, application_id: uuid.UUID, today: date | None = None
     profile_facts, policy_facts, request = _facts(profile, policy, application, today)
 
     kyc_results = rules.kyc_checks(profile_facts, today)
+    verification = identity_for(session, profile, policy)
+    identity_check = rules.identity_check(_identity_facts(verification))
     sanctions, index = lists.index_for(session)
     threshold = int(current_app.config.get("SANCTIONS_THRESHOLD", 85))
     hits = [hit.as_dict() for hit in index.search(profile.legal_name, profile.date_of_birth, threshold)] \
@@ -77,15 +112,20 @@ def score(session: Session, application_id: uuid.UUID, today: date | None = None
     rule_results = rules.policy_rules(profile_facts, policy_facts, request, today)
     inputs = scorecard_adapter.features(application, profile, today)
     result = scorecard_adapter.predict(model.artifact, inputs)
-    outcome = rules.decide(kyc_results, hits, rule_results, result.grade, result.reasons, policy_facts)
+    outcome = rules.decide(kyc_results, hits, rule_results, result.grade, result.reasons, policy_facts,
+                           identity=identity_check)
+    inputs_record = {"features": inputs, "request": {k: v for k, v in asdict(request).items()}}
+    if verification is not None:
+        inputs_record["identity"] = {"verification_id": str(verification.id), "status": verification.status,
+                                     "provider": verification.provider, "reference": verification.reference}
 
     decision = CreditDecision(
         id=uuid.uuid4(), client_id=application.client_id, application_id=application.id, outcome=outcome.outcome,
         model_version=model.version, sanctions_list_sha256=sanctions.sha256 if sanctions else None,
         pd=result.pd, score=result.score, grade=result.grade, reasons=outcome.reasons,
         rule_results=[c.as_dict() for c in rule_results], screening_hits=hits,
-        kyc_results=[c.as_dict() for c in kyc_results],
-        inputs={"features": inputs, "request": {k: v for k, v in asdict(request).items()}})
+        kyc_results=[c.as_dict() for c in kyc_results + ([identity_check] if identity_check else [])],
+        inputs=inputs_record)
     session.add(decision)
     wanted = {"approve": S.approved, "decline": S.declined, "refer": S.referred}[outcome.outcome]
     application.decision_reasons = outcome.reasons
@@ -95,7 +135,8 @@ def score(session: Session, application_id: uuid.UUID, today: date | None = None
 
         notify.send(session, "credit.application.referred", client_id=application.client_id,
                     data={"application_id": str(application.id),
-                          "why": "a possible sanctions match" if hits else f"grade {result.grade} is at the cut-off"},
+                          "why": " and ".join(REFER_WHY[r["code"]] for r in outcome.reasons if r["code"] in REFER_WHY)
+                          or f"grade {result.grade} is at the cut-off"},
                     key=str(application.id))
     if wanted in (S.approved, S.declined):
         event = "credit.application.approved" if wanted == S.approved else "credit.application.declined"

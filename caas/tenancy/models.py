@@ -7,8 +7,8 @@ from datetime import datetime
 
 from decimal import Decimal
 
-from sqlalchemy import (ARRAY, BigInteger, CheckConstraint, DateTime, Enum, ForeignKey, Index, Integer, Numeric,
-                        String, Uuid, text)
+from sqlalchemy import (ARRAY, BigInteger, Boolean, CheckConstraint, DateTime, Enum, ForeignKey, Index, Integer,
+                        Numeric, String, Uuid, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from caas.core.extensions import db
@@ -88,6 +88,8 @@ class CreditPolicy(db.Model):
     penalty_annual_rate: Mapped[Decimal] = mapped_column(Numeric(7, 6), default=Decimal("0"), server_default="0")
     overpayment: Mapped[str] = mapped_column(String(12), default="refund", server_default="refund")  # | hold_credit
     reference_annual_rate: Mapped[Decimal] = mapped_column(Numeric(7, 6))
+    # scoring asks the identity provider (caas.credit.identity) to verify the BVN/NIN first
+    require_identity_verification: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"),
                                                  onupdate=text("now()"))
     __table_args__ = (

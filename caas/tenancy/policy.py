@@ -33,6 +33,8 @@ class PolicyInput:
     late_fee_minor: int = 0
     penalty_annual_rate: Decimal = Decimal("0")
     overpayment: str = "refund"
+    # scoring verifies the borrower's BVN/NIN with the identity provider first; a mismatch refers
+    require_identity_verification: bool = False
     errors: dict[str, str] = field(default_factory=dict, repr=False)
 
 
@@ -104,7 +106,7 @@ def snapshot(policy: CreditPolicy) -> dict:
         "write_off_days_past_due": policy.write_off_days_past_due,
         "reference_annual_rate": str(policy.reference_annual_rate),
         "late_fee_minor": policy.late_fee_minor, "penalty_annual_rate": str(policy.penalty_annual_rate),
-        "overpayment": policy.overpayment,
+        "overpayment": policy.overpayment, "require_identity_verification": policy.require_identity_verification,
     }
 
 
@@ -119,7 +121,7 @@ def save(session: Session, actor: Actor, client_id: uuid.UUID, values: PolicyInp
     for name in ("currencies", "min_amount_minor", "max_amount_minor", "allowed_terms", "max_debt_to_income",
                  "min_age", "auto_decline_below_grade", "bidding_window_hours", "acceptance_window_hours",
                  "write_off_days_past_due", "reference_annual_rate", "late_fee_minor", "penalty_annual_rate",
-                 "overpayment"):
+                 "overpayment", "require_identity_verification"):
         setattr(policy, name, getattr(values, name))
     session.flush()
     record(session, actor, "policy.update" if before else "policy.create", client_id=client_id,

@@ -112,3 +112,13 @@ def verify_profile(session: Session, profile: BorrowerProfile, verifier: Identit
     session.add(row)
     session.flush()
     return row
+
+
+def shown_for(session: Session, profile: BorrowerProfile | None, decision_inputs: dict | None,
+              key: str | bytes) -> IdentityVerification | None:
+    """The check an admin sees beside an application: the one its decision used, else the check
+    of the borrower's present details (tenant in scope)."""
+    used = (decision_inputs or {}).get("identity") or {}
+    if used.get("verification_id"):
+        return session.get(IdentityVerification, uuid.UUID(used["verification_id"]))
+    return current_for(session, profile, key) if profile is not None else None
