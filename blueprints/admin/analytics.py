@@ -97,7 +97,7 @@ def _query(form: AnalyticsFilterForm) -> dict[str, str]:
     """The filter as query parameters, for links to the other dashboards and the CSV files."""
     args = {"date_from": form.date_from.data.isoformat() if form.date_from.data else "",
             "date_to": form.date_to.data.isoformat() if form.date_to.data else ""}
-    if hasattr(form, "client") and form.client.data:
+    if getattr(form, "client", None) is not None and form.client.data:
         args["client"] = form.client.data
     return {k: v for k, v in args.items() if v}
 

@@ -125,3 +125,8 @@ def line_chart(title: str, categories: Sequence[str], series: Sequence[Series], 
             dots.append(Dot(centres[i], y, j % SERIES_COLOURS, f"{categories[i]} · {s.name}: {fmt(value)}"))
     return Chart("line", title, width, height, left, bottom, right, legend, x_labels, y_ticks, lines=tuple(lines),
                  dots=tuple(dots))
+
+
+def placeholder(title: str) -> Chart:
+    """An empty chart that says there is nothing to draw (a page keeps its shape in an empty period)."""
+    return bar_chart(title, [], [])

@@ -133,7 +133,8 @@ def dashboard(session: Session, window: Window, client_id: uuid.UUID | None = No
             "billing", "Issued and paid invoices, before tax, per month, currency and metric",
             ("Month", "Currency", "Metric", "Invoiced"),
             tuple((b.month, b.currency, pricing.LABELS.get(b.metric, b.metric),
-                   tables.Amount(b.amount_minor, b.currency)) for b in billing)), revenue_charts),
+                   tables.Amount(b.amount_minor, b.currency)) for b in billing)),
+            revenue_charts or [charts.placeholder("Revenue per month")]),
         tables.Section("Commissions from repayments", tables.Table(
             "commissions", "The platform's commission on repayments received, per month and currency",
             ("Month", "Currency", "Repayments", "Commission"),

@@ -178,19 +178,22 @@ def dashboard(session: Session, window: Window, client_id: uuid.UUID | None = No
             "disbursed", "Loans paid out per week (Monday) and currency: principal lent and the amount paid out",
             ("Week of", "Currency", "Loans", "Principal", "Paid out"),
             tuple((w.week, w.currency, w.loans, tables.Amount(w.principal_minor, w.currency),
-                   tables.Amount(w.paid_out_minor, w.currency)) for w in weeks)), disbursed_charts),
+                   tables.Amount(w.paid_out_minor, w.currency)) for w in weeks)),
+            disbursed_charts or [charts.placeholder("Principal disbursed per week")]),
         tables.Section("Outstanding portfolio now", tables.Table(
             "outstanding", "Principal outstanding on active loans now, per currency and days past due",
             ("Currency", "Days past due", "Loans", "Outstanding principal", "Share"),
             tuple((o.currency, o.bucket, o.loans, tables.Amount(o.principal_minor, o.currency),
-                   tables.Rate(ratio(o.principal_minor, totals[o.currency]))) for o in book)), book_charts),
+                   tables.Rate(ratio(o.principal_minor, totals[o.currency]))) for o in book)),
+            book_charts or [charts.placeholder("Outstanding principal by days past due")]),
         tables.Section("Portfolio at risk", tables.Table(
             "par", "PAR30 and PAR90 as of the last day of each week, per currency",
             ("As of", "Currency", "Loans", "Outstanding principal", "Over 30 days", "PAR30", "Over 90 days",
              "PAR90"),
             tuple((p.on, p.currency, p.loans, tables.Amount(p.outstanding_minor, p.currency),
                    tables.Amount(p.par30_minor, p.currency), tables.Rate(p.par30),
-                   tables.Amount(p.par90_minor, p.currency), tables.Rate(p.par90)) for p in trend)), trend_charts,
+                   tables.Amount(p.par90_minor, p.currency), tables.Rate(p.par90)) for p in trend)),
+            trend_charts or [charts.placeholder("Portfolio at risk week by week")],
             note="PAR30: outstanding principal of loans more than 30 days past due ÷ all outstanding principal "
                  "that day; PAR90 likewise over 90 days."),
     ))
