@@ -24,6 +24,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_mapping(config_module.Config.finalise(values))
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY is not set")
+    if app.config.get("TRUSTED_PROXY_HOPS"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["TRUSTED_PROXY_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
     logs.configure(app.config["LOG_JSON"], app.config["LOG_LEVEL"])
     security.configure(app.config["ARGON2_TIME_COST"], app.config["ARGON2_MEMORY_COST"],

@@ -33,6 +33,20 @@ def _bool(name: str, default: bool) -> bool:
     return value.lower() in {"1", "true", "yes", "on"}
 
 
+def engine_options(env) -> dict:
+    """The connection pool of each process (SQLAlchemy's defaults unless set). A process holds at
+    most DB_POOL_SIZE + DB_MAX_OVERFLOW connections: size them so that every web and worker process
+    together stay under PostgreSQL's max_connections (docs/deployment.md)."""
+    return {
+        "pool_pre_ping": True,  # a connection dropped by a failover or an idle timeout is replaced, not used
+        "pool_size": int(env.get("DB_POOL_SIZE", "5")),
+        "max_overflow": int(env.get("DB_MAX_OVERFLOW", "10")),
+        "pool_timeout": float(env.get("DB_POOL_TIMEOUT", "30")),
+        "pool_recycle": int(env.get("DB_POOL_RECYCLE", "-1")),
+        "connect_args": {"connect_timeout": int(env.get("DB_CONNECT_TIMEOUT", "3"))},
+    }
+
+
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", "")
     DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/caas")
@@ -41,7 +55,11 @@ class Config:
     APP_DATABASE_URL = os.environ.get("APP_DATABASE_URL", "")
     REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     REDIS_SOCKET_TIMEOUT = float(os.environ.get("REDIS_SOCKET_TIMEOUT", "2.0"))
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "connect_args": {"connect_timeout": 3}}
+    SQLALCHEMY_ENGINE_OPTIONS = engine_options(os.environ)
+    # Proxies in front of the app (ingress, load balancer) whose X-Forwarded-For/-Proto/-Host are
+    # trusted; 0 = none. Behind one without this, every visitor has the proxy's address: one log-in
+    # throttle for everybody and the proxy's IP in the audit log.
+    TRUSTED_PROXY_HOPS = int(os.environ.get("TRUSTED_PROXY_HOPS", "0"))
     SQLALCHEMY_TRACK_MODIFICATIONS = False
 
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
