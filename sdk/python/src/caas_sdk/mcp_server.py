@@ -86,7 +86,8 @@ def api_error_text(exc: CaasError) -> str:
 
 def build(open_client: Callable[[Context], contextlib.AbstractContextManager[CaaS]]) -> MCPServer:
     """The server with its tools; ``open_client(ctx)`` gives the SDK client of the request's caller."""
-    server = MCPServer("caas", instructions=INSTRUCTIONS, version="0.1.0")
+    # WARNING: at INFO the package logs every HTTP call and every tool's refusal text to stderr.
+    server = MCPServer("caas", instructions=INSTRUCTIONS, version="0.1.0", log_level="WARNING")
 
     def call(ctx: Context, fn: Callable[[CaaS], Any]) -> Any:
         try:
