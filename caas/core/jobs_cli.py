@@ -59,6 +59,17 @@ def _target(job_id: str | None, every: bool, queue: str | None) -> None:
         raise click.UsageError("--queue goes with --all (a job id names its queue already)")
 
 
+def _apply(job_id: str | None, every: bool, queue: str | None, one, bulk, done: str) -> None:  # noqa: ANN001
+    """Run the single or the bulk operation in one committed, audited transaction."""
+    with committing() as session:
+        if every:
+            message = f"{done}: {bulk(session, operator(), queue)} failed jobs"
+        else:
+            row = one(session, operator(), job_id)
+            message = f"{done}: {row.id} ({row.queue})"
+    click.echo(message)
+
+
 @jobs_cli.command("retry")
 @click.argument("job_id", required=False)
 @click.option("--all", "every", is_flag=True, help="Every failed job (of --queue, or of all queues).")
@@ -69,12 +80,7 @@ def retry_command(job_id: str | None, every: bool, queue: str | None) -> None:
     from caas.core import jobs_console
 
     _target(job_id, every, queue)
-    with committing() as session:
-        if every:
-            count = jobs_console.retry_all(session, operator(), queue)
-        else:
-            row = jobs_console.retry(session, operator(), job_id)
-    click.echo(f"queued again: {count} failed jobs" if every else f"queued again: {row.id} ({row.queue})")
+    _apply(job_id, every, queue, jobs_console.retry, jobs_console.retry_all, "queued again")
 
 
 @jobs_cli.command("delete")
@@ -90,9 +96,4 @@ def delete_command(job_id: str | None, every: bool, queue: str | None, yes: bool
     _target(job_id, every, queue)
     if every and not yes:
         raise click.UsageError("--all deletes every failed job for good: add --yes to confirm")
-    with committing() as session:
-        if every:
-            count = jobs_console.delete_all(session, operator(), queue)
-        else:
-            row = jobs_console.delete(session, operator(), job_id)
-    click.echo(f"deleted: {count} failed jobs" if every else f"deleted: {row.id} ({row.queue})")
+    _apply(job_id, every, queue, jobs_console.delete, jobs_console.delete_all, "deleted")

@@ -152,18 +152,24 @@ def scheduled_jobs(limit: int = 50) -> list[ScheduledJob]:
     """Jobs waiting in RQ's scheduled registries (``run_at`` jobs and retries after a failure),
     soonest first."""
     def read() -> list[ScheduledJob]:
-        conn = jobs.connection()
-        entries: list[tuple[float, str, str]] = []
-        for q in _queues():
-            for job_id, score in conn.zrange(q.scheduled_job_registry.key, 0, limit - 1, withscores=True):
-                entries.append((score, job_id.decode(), short_name(q.name)))
-        entries.sort()
-        entries = entries[:limit]
-        found = Job.fetch_many([e[1] for e in entries], connection=conn)
         return [ScheduledJob(job_id, queue, job.func_name if job else None,
                              datetime.fromtimestamp(score, timezone.utc), _describe(job))
-                for (score, job_id, queue), job in zip(entries, found)]
+                for score, job_id, queue, job in _entries("scheduled", None, limit, newest=False)]
     return _redis(read)
+
+
+def _entries(kind: str, queue: str | None, limit: int, *, newest: bool) -> list[tuple[float, str, str, Job | None]]:
+    """The first ``limit`` entries of the ``kind`` registries of ``queue`` (or all queues), merged by
+    score, each as (score, job id, queue, job or None when its hash has expired)."""
+    conn = jobs.connection()
+    entries: list[tuple[float, str, str]] = []
+    for q in _queues(queue):
+        registry = getattr(q, f"{kind}_job_registry")
+        for job_id, score in conn.zrange(registry.key, 0, limit - 1, desc=newest, withscores=True):
+            entries.append((score, job_id.decode(), short_name(q.name)))
+    entries = sorted(entries, reverse=newest)[:limit]
+    found = Job.fetch_many([e[1] for e in entries], connection=conn)
+    return [(*entry, job) for entry, job in zip(entries, found)]
 
 
 @dataclass(frozen=True)
@@ -251,18 +257,11 @@ def _registry_rows(kind: str, queue: str | None, limit: int, *, with_exc: bool =
     check_queue(queue)
 
     def read() -> list[JobRow]:
-        conn = jobs.connection()
-        entries: list[tuple[float, str, str]] = []
-        for q in _queues(queue):
-            registry = getattr(q, f"{kind}_job_registry")
-            if kind == "failed":
-                registry.cleanup()  # drops entries past their failure TTL (their job hash is gone too)
-            for job_id, score in conn.zrange(registry.key, 0, limit - 1, desc=True, withscores=True):
-                entries.append((score, job_id.decode(), short_name(q.name)))
-        entries.sort(reverse=True)
-        entries = entries[:limit]
-        found = Job.fetch_many([e[1] for e in entries], connection=conn)
-        return [_row(job, q, with_exc=with_exc) for (_, _, q), job in zip(entries, found) if job is not None]
+        if kind == "failed":
+            for q in _queues(queue):
+                q.failed_job_registry.cleanup()  # drops entries past their failure TTL (their hash is gone too)
+        return [_row(job, name, with_exc=with_exc)
+                for _, _, name, job in _entries(kind, queue, limit, newest=True) if job is not None]
     return _redis(read)
 
 

@@ -37,7 +37,7 @@ def test_an_admin_retries_a_failed_job_and_sees_it_succeed(browser, live_app, li
     assert page.get_by_test_id("queue-default").get_by_test_id("queue-depth").inner_text() == "0"
 
     failed.get_by_role("button", name="Retry").click()
-    assert f"Job tests.ops.jobs_for_tests.flaky('browser') is queued again." in page.locator(".alert").first.inner_text()
+    assert "Job tests.ops.jobs_for_tests.flaky('browser') is queued again." in page.locator(".alert").first.inner_text()
     assert page.locator(f'[data-testid="failed-job"][data-job-id="{job_id}"]').count() == 0
     assert page.get_by_test_id("queue-default").get_by_test_id("queue-depth").inner_text() == "1"
 

@@ -53,16 +53,7 @@ def test_readyz_names_both_when_both_are_down(broken_app):
     assert response.status_code == 503 and response.get_json()["failing"] == ["database", "redis"]
 
 
-def test_readyz_names_redis_alone_when_only_redis_is_down(app, client):
-    from caas.core import jobs
-
-    real = jobs.settings.redis_url
-    jobs.settings.redis_url = "redis://127.0.0.1:1/0"
-    try:
-        response = get(client, "/readyz")
-    finally:
-        jobs.settings.redis_url = real
-    assert response.status_code == 503 and response.get_json()["failing"] == ["redis"]
+# Redis alone down, and each readiness section: tests/ops/test_health.py.
 
 
 def test_pages_show_a_friendly_503_when_the_database_is_down(broken_app):
