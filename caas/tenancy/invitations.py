@@ -75,7 +75,7 @@ def accept(session: Session, token: str, password: str) -> User:
     from caas.tenancy.operations import check_password_strength
 
     invitation = find(session, token)
-    check_password_strength(password)
+    check_password_strength(password, invitation.user.email)
     user = invitation.user
     user.password_hash = security.hash_password(password)
     invitation.used_at = datetime.now(timezone.utc)

@@ -20,7 +20,6 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$")
 COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
-MIN_PASSWORD = 12
 
 
 def get_client_by_slug(session: Session, slug: str) -> Client | None:
@@ -120,11 +119,12 @@ def create_provider(session: Session, actor: Actor, *, legal_name: str, licence_
     return provider
 
 
-def check_password_strength(password: str) -> None:
-    if len(password) < MIN_PASSWORD:
-        raise DomainError("weak_password", f"Use at least {MIN_PASSWORD} characters.", "password")
-    if len(password) > 128:
-        raise DomainError("weak_password", "Use at most 128 characters.", "password")
+def check_password_strength(password: str, email: str | None = None) -> None:
+    from caas.tenancy import passwords
+
+    message = passwords.problem(password, email=email)
+    if message:
+        raise DomainError("weak_password", message, "password")
 
 
 def create_user(
@@ -147,7 +147,7 @@ def create_user(
     if role == Role.provider_user and provider_id is None:
         raise DomainError("provider_required", "Provider users belong to a provider.", "provider_id")
     if password is not None:
-        check_password_strength(password)
+        check_password_strength(password, email)
     if role == Role.borrower:
         taken = session.scalar(select(User.id).where(User.role == Role.borrower, User.client_id == client_id,
                                                      func.lower(User.email) == email))
