@@ -15,10 +15,14 @@ import pytest
 from sqlalchemy import select
 
 from tests import factories
-from tests.browser.conftest import live_app, live_server  # noqa: F401  (the fixtures, reused)
+from tests.browser import conftest as browser
 
 REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference"
 CAAS = str(Path(sys.executable).with_name("caas"))  # the console script the SDK installs
+
+# The browser tests' live server (a real server on loopback on the test database), reused as is.
+live_app = browser.live_app
+live_server = browser.live_server
 
 
 @dataclass
@@ -32,7 +36,7 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(live_app, live_server) -> World:  # noqa: F811
+def world(live_app, live_server) -> World:
     from caas.core.extensions import db
     from caas.credit import scoring_models
     from caas.screening import lists
