@@ -14,9 +14,11 @@ from caas.core import tenant
 from caas.tenancy.models import Client, User
 from tests import factories
 from tests.billing.world import at, billed_client, use
-from tests.loans.test_servicing_stories import loan, sandbox  # noqa: F401  (fixtures)
+from tests.loans import test_servicing_stories as stories
 from tests.market.world import open_application
 from tests.ops_cli.conftest import OPERATOR, as_json, audit_rows, ok, refused
+
+loan, sandbox = stories.loan, stories.sandbox  # the servicing stories' fixtures: an active 6-month loan
 
 
 def test_applications_show_finds_it_in_any_tenant_and_audits_the_read(db, cli):
@@ -42,7 +44,7 @@ def test_applications_show_unknown_or_malformed_ids(db, cli):
     assert "Missing argument 'APPLICATION_ID'" in refused(cli("applications", "show"), code=2)
 
 
-def test_loans_show_prints_terms_tenant_and_schedule(db, cli, loan):  # noqa: F811
+def test_loans_show_prints_terms_tenant_and_schedule(db, cli, loan):
     client, provider, loan_id = loan
     out = ok(cli("loans", "show", str(loan_id)))
     assert f"client           {client.slug}" in out and f"provider         {provider.legal_name}" in out
