@@ -19,7 +19,7 @@ from caas.credit.models import ApplicationStatus as S
 from caas.tenancy.models import CreditPolicy
 from tests import factories
 from tests.credit.conftest import PREMBLY_APP, PREMBLY_KEY, TIMEOUT
-from tests.credit.test_scoring_job import artifact, decision_of, run_scoring, submit  # noqa: F401 (fixture)
+from tests.credit.test_scoring_job import REFERENCE, decision_of, run_scoring, submit
 from tests.helpers import field_errors, get, login, post_form
 
 BORN = date(1990, 4, 12)
@@ -33,9 +33,14 @@ def sandbox():
     identity.use(None)
 
 
+@pytest.fixture(scope="module")
+def scorecard():
+    return scoring_models.train_from_file(REFERENCE / "german_train.data", cross_validation=False)
+
+
 @pytest.fixture
-def world(db, artifact):  # noqa: F811
-    scoring_models.register(db, factories.SYSTEM, artifact)
+def world(db, scorecard):
+    scoring_models.register(db, factories.SYSTEM, scorecard)
     c = factories.client(db, slug=f"kyc-{uuid.uuid4().hex[:6]}")
     key = factories.api_key(db, c)
     db.commit()
@@ -59,12 +64,28 @@ def apply_with(client, key, national_id: str, **applicant) -> str:
                   amount="100000", term_months=6)
 
 
-def test_a_mismatched_identity_is_referred_with_the_reason(app, db, client, world, sandbox):
+def scored(app, db, client, world, national_id: str, *, required: bool = True):
+    """Apply with this national id (policy switch as told), run the scoring worker; the client,
+    the application id, the application and its decisions."""
     c, key = world
-    require_identity(db, c.id)
-    app_id = apply_with(client, key, "22345678909")
+    if required:
+        require_identity(db, c.id)
+    app_id = apply_with(client, key, national_id)
     run_scoring(app)
-    application, [decision] = decision_of(db, c.id, app_id)
+    return (c, app_id, *decision_of(db, c.id, app_id))
+
+
+def profile_for(db, c, borrower, national_id: str):
+    """A saved borrower profile (tenant in scope by the caller)."""
+    return profiles.save(db, borrower, c, profiles.ProfileInput(
+        legal_name="Adaeze Okoro", date_of_birth=BORN, phone="+2348031234567", address="12 Marina Road",
+        national_id=national_id, employment_status="employed", employer="Dangote", months_employed=12,
+        monthly_net_income="450000", monthly_expenses="100000", existing_debt_payments="0", housing="rent"),
+        date(2026, 11, 1))
+
+
+def test_a_mismatched_identity_is_referred_with_the_reason(app, db, client, world, sandbox):
+    c, app_id, application, [decision] = scored(app, db, client, world, "22345678909")
     assert application.status == S.referred and decision.outcome == "refer"
     [reason] = decision.reasons
     assert reason["code"] == "IDENTITY_NOT_VERIFIED"
@@ -85,11 +106,7 @@ def test_a_mismatched_identity_is_referred_with_the_reason(app, db, client, worl
 
 
 def test_a_matched_identity_proceeds_to_the_scorecard(app, db, client, world, sandbox):
-    c, key = world
-    require_identity(db, c.id)
-    app_id = apply_with(client, key, "22345678901")
-    run_scoring(app)
-    application, [decision] = decision_of(db, c.id, app_id)
+    c, app_id, application, [decision] = scored(app, db, client, world, "22345678901")
     assert application.status == S.open_for_offers and decision.outcome == "approve"
     [row] = verifications(db, c.id)
     assert (row.status, str(row.name_match_score), row.dob_match) == ("matched", "100.00", True)
@@ -99,11 +116,7 @@ def test_a_matched_identity_proceeds_to_the_scorecard(app, db, client, world, sa
 
 
 def test_an_unknown_number_asks_bvn_then_nin_and_refers(app, db, client, world, sandbox):
-    c, key = world
-    require_identity(db, c.id)
-    app_id = apply_with(client, key, "22345678908")
-    run_scoring(app)
-    application, [decision] = decision_of(db, c.id, app_id)
+    c, app_id, application, [decision] = scored(app, db, client, world, "22345678908")
     assert application.status == S.referred
     assert decision.reasons[0]["text"].startswith("sandbox found no BVN/NIN with this number")
     [row] = verifications(db, c.id)
@@ -112,10 +125,8 @@ def test_an_unknown_number_asks_bvn_then_nin_and_refers(app, db, client, world, 
 
 
 def test_policy_off_means_no_provider_call_and_no_check(app, db, client, world, sandbox):
-    c, key = world
-    app_id = apply_with(client, key, "22345678909")  # would be a mismatch, but nobody asks
-    run_scoring(app)
-    application, [decision] = decision_of(db, c.id, app_id)
+    # would be a mismatch, but nobody asks
+    c, app_id, application, [decision] = scored(app, db, client, world, "22345678909", required=False)
     assert application.status == S.open_for_offers
     assert sandbox.calls == 0 and verifications(db, c.id) == []
     assert "identity" not in decision.inputs
@@ -123,11 +134,7 @@ def test_policy_off_means_no_provider_call_and_no_check(app, db, client, world, 
 
 
 def test_a_provider_error_retries_never_decides_and_ends_in_scoring_failed(app, db, client, world, sandbox):
-    c, key = world
-    require_identity(db, c.id)
-    app_id = apply_with(client, key, "22345678907")
-    run_scoring(app)
-    application, decisions = decision_of(db, c.id, app_id)
+    c, app_id, application, decisions = scored(app, db, client, world, "22345678907")
     assert application.status == S.screening and decisions == [] and verifications(db, c.id) == []
     assert Job.fetch(f"score-{app_id}", connection=jobs.connection()).retries_left == 2
     from caas.credit import jobs as credit_jobs  # the last attempt, as RQ runs it with no retries left
@@ -139,7 +146,7 @@ def test_a_provider_error_retries_never_decides_and_ends_in_scoring_failed(app, 
     assert sandbox.calls == 2
 
 
-def test_a_second_delivery_does_not_ask_prembly_again(app, db, client, prembly_fake):
+def test_a_second_delivery_does_not_ask_prembly_again(app, db, client, prembly_fake, scorecard):
     """The check is committed before scoring: when scoring then fails (no model yet) and the job
     runs again, the stored check is used and the provider is not called a second time."""
     c = factories.client(db, slug=f"kyc-{uuid.uuid4().hex[:6]}")
@@ -158,9 +165,7 @@ def test_a_second_delivery_does_not_ask_prembly_again(app, db, client, prembly_f
         [row] = verifications(db, c.id)
         assert row.status == "matched" and row.provider == "prembly"
         assert prembly_fake.calls[("BVN", "22345678901")] == 1
-        from tests.credit.test_scoring_job import REFERENCE
-        scoring_models.register(db, factories.SYSTEM,
-                                scoring_models.train_from_file(REFERENCE / "german_train.data", cross_validation=False))
+        scoring_models.register(db, factories.SYSTEM, scorecard)
         db.commit()
         from caas.credit import jobs as credit_jobs  # the retry
         with tenant.tenant_scope(c.id, db):
@@ -179,11 +184,7 @@ def test_changed_details_are_checked_again_and_the_same_details_are_not(db, sand
     c = factories.client(db)
     borrower = factories.borrower(db, c)
     with tenant.tenant_scope(c.id, db):
-        profile = profiles.save(db, borrower, c, profiles.ProfileInput(
-            legal_name="Adaeze Okoro", date_of_birth=BORN, phone="+2348031234567", address="12 Marina Road",
-            national_id="22345678901", employment_status="employed", employer="Dangote", months_employed=12,
-            monthly_net_income="450000", monthly_expenses="100000", existing_debt_payments="0", housing="rent"),
-            date(2026, 11, 1))
+        profile = profile_for(db, c, borrower, "22345678901")
         first = verify_profile(db, profile, sandbox, "k")
         assert verify_profile(db, profile, sandbox, "k").id == first.id
         profile.legal_name = "Adaeze Chioma Okoro"
@@ -196,11 +197,7 @@ def test_another_tenant_sees_no_checks(db, sandbox):
     a, b = factories.client(db), factories.client(db)
     borrower = factories.borrower(db, a)
     with tenant.tenant_scope(a.id, db):
-        profile = profiles.save(db, borrower, a, profiles.ProfileInput(
-            legal_name="Adaeze Okoro", date_of_birth=BORN, phone="+2348031234567", address="12 Marina Road",
-            national_id="22345678909", employment_status="employed", employer="Dangote", months_employed=12,
-            monthly_net_income="450000", monthly_expenses="100000", existing_debt_payments="0", housing="rent"),
-            date(2026, 11, 1))
+        profile = profile_for(db, a, borrower, "22345678909")
         row_id = verify_profile(db, profile, sandbox, "k").id
         assert db.scalar(select(func.count()).select_from(IdentityVerification)) == 1
     db.expunge_all()
@@ -260,10 +257,7 @@ def test_a_bad_policy_field_saves_nothing_including_the_switch(db, client):
 
 
 def test_admin_and_borrower_pages_show_the_result(app, db, client, world, sandbox):
-    c, key = world
-    require_identity(db, c.id)
-    app_id = apply_with(client, key, "22345678909")
-    run_scoring(app)
+    c, app_id, _, _ = scored(app, db, client, world, "22345678909")
     admin = factories.client_admin(db, c)
     db.commit()
     login(client, admin.email, factories.PASSWORD)
@@ -280,11 +274,7 @@ def test_admin_and_borrower_pages_show_the_result(app, db, client, world, sandbo
     borrower = factories.borrower(db, c, email="kyc-borrower@example.com")
     db.commit()
     with tenant.tenant_scope(c.id, db):
-        profile = profiles.save(db, borrower, c, profiles.ProfileInput(
-            legal_name="Adaeze Okoro", date_of_birth=BORN, phone="+2348031234567", address="12 Marina Road",
-            national_id="22345678909", employment_status="employed", employer="Dangote", months_employed=12,
-            monthly_net_income="450000", monthly_expenses="100000", existing_debt_payments="0", housing="rent"),
-            date(2026, 11, 1))
+        profile = profile_for(db, c, borrower, "22345678909")
         verify_profile(db, profile, sandbox, identity.fingerprint_key())
         db.commit()
     login(client, borrower.email, factories.PASSWORD, path=f"/c/{c.slug}/login")
