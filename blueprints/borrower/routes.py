@@ -10,7 +10,7 @@ from blueprints.auth.routes import WRONG_CREDENTIALS, login_limit
 from blueprints.borrower import bp
 from caas.core import tenant
 from caas.core.errors import DomainError
-from caas.core.extensions import db, limiter
+from caas.core.extensions import db, limiter, login_manager
 from caas.tenancy import operations
 from caas.tenancy.models import Role
 
@@ -41,6 +41,10 @@ def guard():
     user_is_authenticated = current_user.is_authenticated  # loads the user (and its tenant) first
     tenant.set_tenant(client.id, db.session)
     if request.endpoint in PUBLIC:
+        if user_is_authenticated and (current_user.role != Role.borrower or current_user.client_id != client.id):
+            # Signed in elsewhere (staff, another client's borrower): nobody on this portal. Their row
+            # is invisible in this tenant, so a view that rolls back must not reload it (a 500).
+            g._login_user = login_manager.anonymous_user()
         return None
     if not user_is_authenticated:
         return redirect(url_for("borrower.login", next=request.full_path))
