@@ -82,7 +82,8 @@ class Config:
     ARGON2_MEMORY_COST = int(os.environ.get("ARGON2_MEMORY_COST", str(19 * 1024)))
     ARGON2_PARALLELISM = 1
 
-    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")  # per client IP, every attempt
+    ACCOUNT_LOGIN_RATE_LIMIT = os.environ.get("ACCOUNT_LOGIN_RATE_LIMIT", "5 per minute;20 per hour")  # failed, per account
     RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "caas-rl")
     RATELIMIT_HEADERS_ENABLED = True
     # If Redis is down, keep throttling in memory rather than failing every log-in with a 500.
@@ -180,6 +181,7 @@ class TestingConfig(Config):
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 8 * 1024
     LOGIN_RATE_LIMIT = "1000 per minute"
+    ACCOUNT_LOGIN_RATE_LIMIT = "1000 per minute"
     LOG_JSON = False
 
 

@@ -1,7 +1,7 @@
 """Staff log in (platform admins, client admins, provider users) and log out for everyone."""
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from blueprints.auth import bp
@@ -19,6 +19,27 @@ def login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+def account_login_limit() -> str:
+    return current_app.config["ACCOUNT_LOGIN_RATE_LIMIT"]
+
+
+def login_account_key() -> str:
+    """The account a log-in attempt is for: the e-mail typed, on this log-in page (staff, or one
+    client's borrowers), so that guessing at one account is slowed whatever addresses it comes from."""
+    return f"login-account:{request.path}:{(request.form.get('email') or '').strip().lower()}"
+
+
+def failed_login(response) -> bool:
+    return response.status_code != 302  # a successful log-in redirects; it does not count
+
+
+def throttled_login(view):
+    """Log-in throttling: per client IP (every attempt) and per account (failed attempts)."""
+    view = limiter.limit(account_login_limit, key_func=login_account_key, methods=["POST"],
+                         deduct_when=failed_login)(view)
+    return limiter.limit(login_limit, methods=["POST"])(view)
+
+
 @bp.route("/")
 def index():
     if current_user.is_authenticated:
@@ -27,7 +48,7 @@ def index():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(login_limit, methods=["POST"])
+@throttled_login
 def login():
     if current_user.is_authenticated:
         return redirect(home_url_for(current_user))

@@ -6,7 +6,7 @@ from flask_login import current_user
 from blueprints.auth import sessions as web_sessions
 from blueprints.auth.forms import LoginForm, SignupForm
 from blueprints.borrower.forms import ConfirmForm
-from blueprints.auth.routes import WRONG_CREDENTIALS, login_limit
+from blueprints.auth.routes import WRONG_CREDENTIALS, login_limit, throttled_login
 from blueprints.borrower import bp
 from caas.core import tenant
 from caas.core.errors import DomainError
@@ -71,7 +71,7 @@ def home():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(login_limit, methods=["POST"])
+@throttled_login
 def login():
     form = LoginForm()
     if form.validate_on_submit():

@@ -172,3 +172,22 @@ def test_platform_admin_dashboard_access_is_audited(client, world, db):
     from sqlalchemy import text
     rows = db.execute(text("SELECT actor_id, action FROM audit_log WHERE action = 'platform.read_all_tenants'")).all()
     assert [(r.actor_id, r.action) for r in rows] == [(world["platform_admin"].id, "platform.read_all_tenants")]
+
+
+def test_failed_logins_are_throttled_per_account_whatever_the_address(app, client, world):
+    from tests.helpers import post_form
+
+    target, bystander = world["client_admin"].email, world["platform_admin"].email
+    app.config["ACCOUNT_LOGIN_RATE_LIMIT"] = "3 per minute"
+    try:
+        def attempt(email, password, ip):  # a new browser each time
+            return post_form(app.test_client(), "/login", {"email": email, "password": password},
+                             environ_base={"REMOTE_ADDR": ip}).status_code
+
+        for _ in range(4):  # successful log-ins do not count against the account
+            assert attempt(bystander, factories.PASSWORD, "10.0.0.9") == 302
+        assert [attempt(target, "wrong-password-xx", f"10.0.0.{n}") for n in range(1, 4)] == [422, 422, 422]
+        assert attempt(target, factories.PASSWORD, "10.0.0.7") == 429  # even the right password now waits
+        assert attempt(bystander, factories.PASSWORD, "10.0.0.7") == 302  # other accounts are not affected
+    finally:
+        app.config["ACCOUNT_LOGIN_RATE_LIMIT"] = "1000 per minute"
