@@ -22,6 +22,7 @@ from enum import Enum
 from typing import Any, Callable, Iterator, Sequence
 
 import click
+from flask.cli import with_appcontext
 
 from caas.audit.operations import Actor
 from caas.core.errors import DomainError
@@ -126,6 +127,35 @@ def show_across_tenants(what: str, ident_text: str, load: Callable[[Any, uuid.UU
                 client = session.get(Client, uuid.UUID(str(data["client_id"])))
                 data["client"] = {"id": client.id, "slug": client.slug, "display_name": client.display_name}
     return require(data, f"{what} {ident_text}")
+
+
+def show_command(group: click.Group, what: str, load: Callable[[Any, uuid.UUID], dict],
+                 render: Callable[[dict], None], *, help: str) -> click.Command:
+    """Add ``<group> show ID [--json]`` to ``group``: the row through ``show_across_tenants``,
+    printed as JSON or by ``render``."""
+    @group.command("show", cls=OperatorCommand, help=help)
+    @click.argument("ident", metavar=f"{what.upper()}_ID")
+    @json_option
+    @with_appcontext
+    def show(ident: str, as_json: bool) -> None:
+        data = show_across_tenants(what, ident, load)
+        if as_json:
+            echo_json(data)
+        else:
+            render(data)
+
+    return show
+
+
+def tenant_label(data: dict) -> str:
+    """``slug (Display Name)`` of the client ``show_across_tenants`` added."""
+    return f"{data['client']['slug']} ({data['client']['display_name']})"
+
+
+def both_or_neither(first: tuple[str, Any], second: tuple[str, Any]) -> None:
+    """Options that only make sense together (``--admin-email`` with ``--admin-name``)."""
+    if bool(first[1]) != bool(second[1]):
+        raise click.UsageError(f"{first[0]} and {second[0]} go together")
 
 
 def parse_uuid(text: str) -> uuid.UUID | None:

@@ -5,10 +5,7 @@ serialises it, and its latest decision.
 """
 from __future__ import annotations
 
-import click
-from flask.cli import with_appcontext
-
-from caas.core.cli_output import OperatorGroup, emit_record, json_option, show_across_tenants
+from caas.core.cli_output import OperatorGroup, emit_record, show_command, tenant_label
 from caas.money import describe
 
 applications_cli = OperatorGroup("applications", help="Credit applications, across tenants (read only).")
@@ -32,19 +29,10 @@ def _reason(reason) -> str:
     return f"{reason.get('code')}: {reason.get('text', '')}" if isinstance(reason, dict) else str(reason)
 
 
-@applications_cli.command("show")
-@click.argument("application_id")
-@json_option
-@with_appcontext
-def applications_show(application_id: str, as_json: bool) -> None:
-    """An application by id, with its tenant and latest decision."""
-    data = show_across_tenants("application", application_id, _load)
-    if as_json:
-        emit_record(data, True)
-        return
+def _render(data: dict) -> None:
     amount = describe(data["amount_minor"], data["currency"]) if data["amount_minor"] is not None else None
     decision = data["decision"] or {}
-    emit_record({**data, "client": f"{data['client']['slug']} ({data['client']['display_name']})", "amount": amount,
+    emit_record({**data, "client": tenant_label(data), "amount": amount,
                  "term": f"{data['term_months']} months" if data["term_months"] else None,
                  "decision": (f"{decision['outcome']} grade {decision['grade'] or '-'} "
                               f"(model {decision['model_version']})") if decision else None,
@@ -53,3 +41,7 @@ def applications_show(application_id: str, as_json: bool) -> None:
                                ("amount", "amount"), ("term", "term"), ("purpose", "purpose"),
                                ("channel", "channel"), ("borrower_id", "borrower"), ("submitted_at", "submitted"),
                                ("decision", "decision"), ("reasons", "reasons")])
+
+
+show_command(applications_cli, "application", _load, _render,
+             help="An application by id, whichever tenant owns it, with its latest decision.")

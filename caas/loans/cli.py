@@ -14,9 +14,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import click
-from flask.cli import with_appcontext
 
-from caas.core.cli_output import OperatorCommand, emit_record, json_option, show_across_tenants, table
+from caas.core.cli_output import emit_record, show_command, table, tenant_label
 
 from caas.money import UnknownCurrencyError, format_minor, normalise_currency, to_minor
 from caas.loans.maths import (
@@ -210,19 +209,9 @@ def _load_loan(session, loan_id) -> dict:
     return data
 
 
-@loans_cli.command("show", cls=OperatorCommand)
-@click.argument("loan_id")
-@json_option
-@with_appcontext
-def show_command(loan_id: str, as_json: bool) -> None:
-    """A loan by id, whichever tenant owns it: terms, provider, arrears and schedule."""
-    data = show_across_tenants("loan", loan_id, _load_loan)
-    if as_json:
-        emit_record(data, True)
-        return
+def _render_loan(data: dict) -> None:
     currency = data["currency"]
-    emit_record({**data, "client": f"{data['client']['slug']} ({data['client']['display_name']})",
-                 "provider": data["provider"]["display_name"],
+    emit_record({**data, "client": tenant_label(data), "provider": data["provider"]["display_name"],
                  "principal": f"{data['principal']} {currency}", "monthly_payment": f"{data['monthly_payment']} {currency}",
                  "total_repayable": f"{data['total_repayable']} {currency}",
                  "rates": f"{data['annual_rate']} % a year, APR {data['apr']} %",
@@ -236,3 +225,7 @@ def show_command(loan_id: str, as_json: bool) -> None:
     click.echo(table(data["schedule"], [("number", "#"), ("due_date", "DUE"), ("principal", "PRINCIPAL"),
                                         ("interest", "INTEREST"), ("total", "TOTAL"), ("paid", "PAID"),
                                         ("balance", "BALANCE")]))
+
+
+show_command(loans_cli, "loan", _load_loan, _render_loan,
+             help="A loan by id, whichever tenant owns it: terms, provider, arrears and schedule.")

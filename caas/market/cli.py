@@ -10,8 +10,8 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
-from caas.core.cli_output import (OperatorGroup, committing, emit, emit_record, json_option, operator, parse_amount,
-                                  parse_currency, parse_uuid, require, split_list)
+from caas.core.cli_output import (OperatorGroup, both_or_neither, committing, emit, emit_record, json_option, operator,
+                                  parse_amount, parse_currency, parse_uuid, require, split_list)
 from caas.money import describe
 from caas.tenancy.models import Provider
 
@@ -55,8 +55,7 @@ def providers_create(name, licence, country, currencies, user_email, user_name, 
     """Onboard a provider; its funding accounts start at zero."""
     from caas.tenancy import operations
 
-    if bool(user_email) != bool(user_name):
-        raise click.UsageError("--user-email and --user-name go together")
+    both_or_neither(("--user-email", user_email), ("--user-name", user_name))
     values = dict(legal_name=name, licence_number=licence, country=country, currencies=split_list(currencies))
     with committing(fields={"legal_name": "name", "licence_number": "licence", "email": "user_email",
                             "full_name": "user_name"}) as session:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from caas.core.cli_output import (OperatorGroup, committing, emit, emit_record, json_option, operator, require,
-                                  split_list)
+from caas.core.cli_output import (OperatorGroup, both_or_neither, committing, emit, emit_record, json_option, operator,
+                                  require, split_list)
 from caas.tenancy.models import Client, Status, Tier
 
 clients_cli = OperatorGroup("clients", help="Clients (tenants): create, list, suspend, reactivate.")
@@ -56,8 +56,7 @@ def clients_create(name, slug, tier, currency, country, display_name, colour, ad
     country = country or COUNTRY_OF_CURRENCY.get(currency.strip().upper())
     if not country:
         raise click.UsageError(f"--country: give the country for currency {currency.upper()}")
-    if bool(admin_email) != bool(admin_name):
-        raise click.UsageError("--admin-email and --admin-name go together")
+    both_or_neither(("--admin-email", admin_email), ("--admin-name", admin_name))
     values = dict(slug=slug, legal_name=name, display_name=display_name or name, country=country,
                   currency=currency, brand_colour=colour, tier=tier)
     with committing(fields={"legal_name": "name", "brand_colour": "colour", "email": "admin_email",
@@ -90,30 +89,23 @@ def clients_list(status, search, as_json) -> None:
     emit(rows, CLIENT_COLUMNS, as_json, empty="no clients")
 
 
-def _set_status(slug: str, reason: str, status: Status) -> None:
-    from caas.tenancy import operations
+def _status_command(name: str, status: Status, help: str) -> None:
+    @clients_cli.command(name, help=help)
+    @click.argument("slug")
+    @click.option("--reason", required=True, help="Why (kept in the audit log).")
+    @with_appcontext
+    def command(slug: str, reason: str) -> None:
+        from caas.tenancy import operations
 
-    with committing() as session:
-        client = operations.set_client_status(session, operator(), client_by_slug(session, slug).id, status, reason)
-    click.echo(f"{client.slug} is now {client.status.value}")
-
-
-@clients_cli.command("suspend")
-@click.argument("slug")
-@click.option("--reason", required=True, help="Why (kept in the audit log).")
-@with_appcontext
-def clients_suspend(slug, reason) -> None:
-    """Suspend a client: its API keys answer 403, its portal and admins are shut out. Audited."""
-    _set_status(slug, reason, Status.suspended)
+        with committing() as session:
+            client = operations.set_client_status(session, operator(), client_by_slug(session, slug).id, status,
+                                                  reason)
+        click.echo(f"{client.slug} is now {client.status.value}")
 
 
-@clients_cli.command("activate")
-@click.argument("slug")
-@click.option("--reason", required=True, help="Why (kept in the audit log).")
-@with_appcontext
-def clients_activate(slug, reason) -> None:
-    """Reactivate a suspended client. Audited."""
-    _set_status(slug, reason, Status.active)
+_status_command("suspend", Status.suspended,
+                "Suspend a client: its API keys answer 403, its portal and admins are shut out. Audited.")
+_status_command("activate", Status.active, "Reactivate a suspended client. Audited.")
 
 
 @apikeys_cli.command("create")
