@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-import pytest
-
 from caas.analytics import funnel, providers, revenue, scoring, volumes
 from caas.analytics.window import Window
 from caas.billing import invoices, run
@@ -14,25 +12,10 @@ from caas.core import tenant
 from caas.loans import servicing
 from caas.market.models import Bid
 from tests import factories
-from tests.analytics.world import funnel_world
 from tests.billing.world import at, billed_client, use
-from tests.loans.test_servicing_stories import START, due_dates, loan, pay, sandbox  # noqa: F401
-from tests.market.world import lender
+from tests.loans.test_servicing_stories import due_dates, pay
 
 OCTOBER = Window(date(2026, 10, 1), date(2026, 10, 31))
-
-
-@pytest.fixture
-def world(db, sandbox):  # noqa: F811
-    a = factories.client(db, display_name="Alpha Lend")
-    b = factories.client(db, display_name="Beta Credit")
-    p1 = lender(db, a)
-    p2 = lender(db, a)
-    with tenant.tenant_scope(b.id, db):
-        from caas.tenancy import operations
-
-        operations.set_provider_network(db, factories.SYSTEM, b.id, [p1.id])
-    return funnel_world(db, a, b, p1, p2)
 
 
 def test_the_funnel_per_client_and_overall(db, world):
@@ -78,7 +61,7 @@ def test_disbursed_per_week_and_outstanding(db, world):
         ("current", 2, 500_000_00), ("1-30", 0, 0), ("31-60", 0, 0), ("61-90", 0, 0), ("90+", 0, 0)]
 
 
-def test_par_week_by_week(db, loan):  # noqa: F811
+def test_par_week_by_week(db, loan):
     """The 6-month loan of 100.00 (Fineract C3154): instalment 1 paid on its due date, 2 missed."""
     client, _, loan_id = loan
     dues = due_dates(db, client, loan_id)
@@ -101,7 +84,7 @@ def test_par_week_by_week(db, loan):  # noqa: F811
         assert volumes.par_trend(db, window, factories.client(db).id) == []  # another client: no loans
 
 
-def test_revenue_from_invoices_and_commissions(db, loan):  # noqa: F811
+def test_revenue_from_invoices_and_commissions(db, loan):
     client, _, loan_id = loan
     dues = due_dates(db, client, loan_id)
     pay(db, client, loan_id, dues[0])  # 17.25: 16.25 principal, 1.00 interest → 0.10 commission (10%)

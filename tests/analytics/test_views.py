@@ -12,15 +12,13 @@ from sqlalchemy import select
 from caas.audit.models import AuditEntry
 from caas.core import tenant
 from tests import factories
-from tests.analytics.test_data import world  # noqa: F401
 from tests.helpers import field_errors, get, login
-from tests.loans.test_servicing_stories import sandbox  # noqa: F401
 
 OCTOBER = "date_from=2026-10-01&date_to=2026-10-31"
 
 
 @pytest.fixture
-def admins(db, world):  # noqa: F811
+def admins(db, world):
     platform = factories.platform_admin(db)
     alpha = factories.client_admin(db, world.a)
     db.commit()
@@ -77,7 +75,7 @@ def test_volumes_csv_has_amounts_in_major_units(client, db, admins):
                     ["2026-11-16", "NGN", "2", "500000.00", "497500.00"]]
 
 
-def test_one_client_and_an_unknown_client(client, db, admins, world):  # noqa: F811
+def test_one_client_and_an_unknown_client(client, db, admins, world):
     login(client, admins["platform"], factories.PASSWORD)
     rows = rows_of(get(client, f"/admin/analytics/funnel.csv?table=funnel&client={world.b.slug}&{OCTOBER}").data)
     assert [r[0] for r in rows[1:]] == ["Beta Credit", "All clients"]
@@ -122,7 +120,7 @@ def test_a_platform_read_is_audited(client, db, admins):
     assert "analytics:scoring:all:2026-10-01:2026-10-31" in reasons
 
 
-def test_a_client_admin_sees_their_own_funnel_and_volumes_only(client, db, admins, world):  # noqa: F811
+def test_a_client_admin_sees_their_own_funnel_and_volumes_only(client, db, admins, world):
     login(client, admins["alpha"], factories.PASSWORD)
     home = get(client, "/admin/analytics").get_data(as_text=True)
     assert "Funnel" in home and "Volumes" in home and ">Revenue<" not in home
@@ -137,7 +135,7 @@ def test_a_client_admin_sees_their_own_funnel_and_volumes_only(client, db, admin
     assert get(client, "/admin/analytics/nothing").status_code == 404
 
 
-def test_borrowers_and_lenders_are_kept_out(client, db, world):  # noqa: F811
+def test_borrowers_and_lenders_are_kept_out(client, db, world):
     borrower = factories.borrower(db, world.a)
     lender_user = factories.provider_user(db, world.p1)
     db.commit()

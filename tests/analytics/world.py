@@ -74,6 +74,20 @@ class World:
     bids: dict[str, object] = field(default_factory=dict)
 
 
+def build(db, alpha: Client | None = None) -> World:
+    """Alpha (a new client unless given) and Beta, two funded lenders in Alpha's network (only the
+    first in Beta's), and the funnel world on them."""
+    from caas.tenancy import operations
+    from tests.market.world import lender
+
+    a = alpha or factories.client(db, display_name="Alpha Lend")
+    b = factories.client(db, display_name="Beta Credit")
+    p1, p2 = lender(db, a), lender(db, a)
+    with tenant.tenant_scope(b.id, db):
+        operations.set_provider_network(db, factories.SYSTEM, b.id, [p1.id])
+    return funnel_world(db, a, b, p1, p2)
+
+
 def funnel_world(db, a: Client, b: Client, p1: Provider, p2: Provider) -> World:
     """Alpha: app1 disbursed (P1 won over P2), app2 offered (P2's bid open, P1's withdrawn), app3
     approved without bids, app4 declined, app5 disbursed but submitted in September (outside the
