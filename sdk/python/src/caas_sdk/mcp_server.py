@@ -30,7 +30,7 @@ from pydantic import BaseModel, Field
 
 from caas_sdk import models as m
 from caas_sdk.client import CaaS
-from caas_sdk.errors import APIError, AuthenticationError, CaasError
+from caas_sdk.errors import APIError, AuthenticationError, CaasError, ServerError
 
 READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 INSTRUCTIONS = (
@@ -206,9 +206,10 @@ class KeyCheck:
         if problem is None:
             return await self.app(scope, receive, send)
         body = json.dumps({"error": {"code": problem.code, "message": problem.message}}).encode()
-        await send({"type": "http.response.start", "status": problem.status,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"www-authenticate", b'Bearer realm="caas"')]})
+        headers = [(b"content-type", b"application/json")]
+        if problem.status == 401:
+            headers.append((b"www-authenticate", b'Bearer realm="caas"'))
+        await send({"type": "http.response.start", "status": problem.status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
     async def _check(self, key: str | None) -> APIError | None:
@@ -222,10 +223,11 @@ class KeyCheck:
         try:
             await anyio.to_thread.run_sync(lambda: _ping(key, self.base_url))
         except APIError as exc:
-            return exc if exc.status in (401, 403) else AuthenticationError(
-                401, "api_unavailable", f"The key could not be checked: {exc.message}")
+            if exc.status in (401, 403, 429):  # the API's own answer about this key
+                return exc
+            return ServerError(503, "api_unavailable", f"The key could not be checked: {exc.message}")
         except CaasError as exc:
-            return AuthenticationError(401, "api_unavailable", f"The key could not be checked: {exc}")
+            return ServerError(503, "api_unavailable", f"The key could not be checked: {exc}")
         self._good[digest] = self.clock() + self.ttl
         return None
 
