@@ -102,19 +102,21 @@ def _query(form: AnalyticsFilterForm) -> dict[str, str]:
     return {k: v for k, v in args.items() if v}
 
 
-def _refused(template: str, partial: str, **context):
-    # htmx swaps 422 answers (app.js), so a filter typed into the page shows its messages in place
-    return render(template, partial, **context), (422 if wants_partial() else 400)
+def _page(form: AnalyticsFilterForm, window: Window | None, current: str | None,
+          result: tables.Dashboard | None):
+    """The page (or, for htmx, the filter and figures alone). A refused filter answers 400, or 422
+    over htmx, which swaps 422 answers (app.js) so the messages appear at the fields in place."""
+    page = render("admin/analytics.html", "admin/_analytics.html", form=form, boards=_boards(), current=current,
+                  query=_query(form), dashboard=result, window=window, show=tables.show)
+    if window is None:
+        return page, (422 if wants_partial() else 400)
+    return page
 
 
 @bp.route("/analytics")
 def analytics_home():
     form, window, _ = _filters()
-    context = dict(form=form, boards=_boards(), current=None, query=_query(form), dashboard=None, window=window,
-                   show=tables.show)
-    if window is None:
-        return _refused("admin/analytics.html", "admin/_analytics.html", **context)
-    return render("admin/analytics.html", "admin/_analytics.html", **context)
+    return _page(form, window, None, None)
 
 
 def _dashboard(name: str) -> tuple[AnalyticsFilterForm, Window | None, tables.Dashboard | None, str]:
@@ -137,11 +139,7 @@ def analytics_board(name: str):
     if request.args.get("format") == "csv":
         return analytics_csv(name)
     form, window, result, _ = _dashboard(name)
-    context = dict(form=form, boards=_boards(), current=name, query=_query(form), dashboard=result, window=window,
-                   show=tables.show)
-    if result is None:
-        return _refused("admin/analytics.html", "admin/_analytics.html", **context)
-    return render("admin/analytics.html", "admin/_analytics.html", **context)
+    return _page(form, window, name, result)
 
 
 @bp.route("/analytics/<any(" + NAMES + "):name>.csv")

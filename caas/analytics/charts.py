@@ -130,3 +130,8 @@ def line_chart(title: str, categories: Sequence[str], series: Sequence[Series], 
 def placeholder(title: str) -> Chart:
     """An empty chart that says there is nothing to draw (a page keeps its shape in an empty period)."""
     return bar_chart(title, [], [])
+
+
+def percent(fraction: Decimal | None) -> Decimal | None:
+    """A fraction (0.6667) as the percentage a chart plots (66.67); None stays a gap."""
+    return None if fraction is None else fraction * 100

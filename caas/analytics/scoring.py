@@ -94,7 +94,6 @@ def calibration(session: Session, window: Window, client_id: uuid.UUID | None = 
 def dashboard(session: Session, window: Window, client_id: uuid.UUID | None = None) -> tables.Dashboard:
     decisions = decisions_by_grade(session, window, client_id)
     fit = calibration(session, window, client_id)
-    hundred = Decimal(100)
     decisions_chart = charts.bar_chart(
         "Decisions by grade and outcome", [d.grade for d in decisions],
         [charts.Series("Approve", tuple(d.approve for d in decisions)),
@@ -102,9 +101,8 @@ def dashboard(session: Session, window: Window, client_id: uuid.UUID | None = No
          charts.Series("Decline", tuple(d.decline for d in decisions))])
     calibration_chart = charts.bar_chart(
         "Expected against observed default rate by grade", [f"Grade {c.grade}" for c in fit],
-        [charts.Series("Expected (mean PD) %", tuple(c.expected * hundred if c.expected is not None else None
-                                                     for c in fit)),
-         charts.Series("Observed %", tuple(c.observed * hundred if c.observed is not None else None for c in fit))],
+        [charts.Series("Expected (mean PD) %", tuple(charts.percent(c.expected) for c in fit)),
+         charts.Series("Observed %", tuple(charts.percent(c.observed) for c in fit))],
         fmt=lambda v: f"{v}%")
     total = sum(d.decisions for d in decisions)
     return tables.Dashboard("scoring", "Scoring", (

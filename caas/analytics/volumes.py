@@ -139,37 +139,28 @@ def _money(currency: str):
     return lambda v: describe(int(v), currency, with_code=False)
 
 
-def _percent(v) -> str:
-    return f"{v}%"
+def _per_currency(rows: list, title: str, draw) -> list[charts.Chart]:
+    """One chart per currency (``draw(title, currency, rows)``), or one saying there is nothing."""
+    groups: dict[str, list] = defaultdict(list)
+    for row in rows:
+        groups[row.currency].append(row)
+    return [draw(f"{title}, {c}", c, group) for c, group in groups.items()] or [charts.placeholder(title)]
 
 
 def dashboard(session: Session, window: Window, client_id: uuid.UUID | None = None) -> tables.Dashboard:
     weeks = disbursed_by_week(session, window, client_id)
     book = outstanding(session, client_id)
     trend = par_trend(session, window, client_id)
-    by_currency: dict[str, list] = defaultdict(list)
-    for w in weeks:
-        by_currency[w.currency].append(w)
-    disbursed_charts = [charts.bar_chart(
-        f"Principal disbursed per week, {c}", [f"{w.week:%d %b}" for w in rows],
-        [charts.Series(f"Principal ({c})", tuple(w.principal_minor for w in rows))], fmt=_money(c))
-        for c, rows in by_currency.items()]
-    book_by_currency: dict[str, list] = defaultdict(list)
-    for o in book:
-        book_by_currency[o.currency].append(o)
-    book_charts = [charts.bar_chart(
-        f"Outstanding principal by days past due, {c}", [o.bucket for o in rows],
-        [charts.Series(f"Outstanding ({c})", tuple(o.principal_minor for o in rows))], fmt=_money(c))
-        for c, rows in book_by_currency.items()]
-    trend_by_currency: dict[str, list] = defaultdict(list)
-    for p in trend:
-        trend_by_currency[p.currency].append(p)
-    hundred = Decimal(100)
-    trend_charts = [charts.line_chart(
-        f"Portfolio at risk week by week, {c}", [f"{p.on:%d %b}" for p in rows],
-        [charts.Series("PAR30 %", tuple(p.par30 * hundred if p.par30 is not None else None for p in rows)),
-         charts.Series("PAR90 %", tuple(p.par90 * hundred if p.par90 is not None else None for p in rows))],
-        fmt=_percent) for c, rows in trend_by_currency.items()]
+    disbursed_charts = _per_currency(weeks, "Principal disbursed per week", lambda title, c, rows: charts.bar_chart(
+        title, [f"{w.week:%d %b}" for w in rows],
+        [charts.Series(f"Principal ({c})", tuple(w.principal_minor for w in rows))], fmt=_money(c)))
+    book_charts = _per_currency(book, "Outstanding principal by days past due", lambda title, c, rows: charts.bar_chart(
+        title, [o.bucket for o in rows],
+        [charts.Series(f"Outstanding ({c})", tuple(o.principal_minor for o in rows))], fmt=_money(c)))
+    trend_charts = _per_currency(trend, "Portfolio at risk week by week", lambda title, c, rows: charts.line_chart(
+        title, [f"{p.on:%d %b}" for p in rows],
+        [charts.Series("PAR30 %", tuple(charts.percent(p.par30) for p in rows)),
+         charts.Series("PAR90 %", tuple(charts.percent(p.par90) for p in rows))], fmt=lambda v: f"{v}%"))
     totals = defaultdict(int)
     for o in book:
         totals[o.currency] += o.principal_minor
@@ -179,13 +170,13 @@ def dashboard(session: Session, window: Window, client_id: uuid.UUID | None = No
             ("Week of", "Currency", "Loans", "Principal", "Paid out"),
             tuple((w.week, w.currency, w.loans, tables.Amount(w.principal_minor, w.currency),
                    tables.Amount(w.paid_out_minor, w.currency)) for w in weeks)),
-            disbursed_charts or [charts.placeholder("Principal disbursed per week")]),
+            disbursed_charts),
         tables.Section("Outstanding portfolio now", tables.Table(
             "outstanding", "Principal outstanding on active loans now, per currency and days past due",
             ("Currency", "Days past due", "Loans", "Outstanding principal", "Share"),
             tuple((o.currency, o.bucket, o.loans, tables.Amount(o.principal_minor, o.currency),
                    tables.Rate(ratio(o.principal_minor, totals[o.currency]))) for o in book)),
-            book_charts or [charts.placeholder("Outstanding principal by days past due")]),
+            book_charts),
         tables.Section("Portfolio at risk", tables.Table(
             "par", "PAR30 and PAR90 as of the last day of each week, per currency",
             ("As of", "Currency", "Loans", "Outstanding principal", "Over 30 days", "PAR30", "Over 90 days",
@@ -193,7 +184,7 @@ def dashboard(session: Session, window: Window, client_id: uuid.UUID | None = No
             tuple((p.on, p.currency, p.loans, tables.Amount(p.outstanding_minor, p.currency),
                    tables.Amount(p.par30_minor, p.currency), tables.Rate(p.par30),
                    tables.Amount(p.par90_minor, p.currency), tables.Rate(p.par90)) for p in trend)),
-            trend_charts or [charts.placeholder("Portfolio at risk week by week")],
+            trend_charts,
             note="PAR30: outstanding principal of loans more than 30 days past due ÷ all outstanding principal "
                  "that day; PAR90 likewise over 90 days."),
     ))

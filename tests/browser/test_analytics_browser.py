@@ -33,6 +33,14 @@ def world(live_app, live_server):
     return live_server
 
 
+def show_october(page) -> None:
+    """Fill the period filter and wait for htmx to swap the figures in."""
+    page.get_by_label("From").fill("2026-10-01")
+    page.get_by_label("To").fill("2026-10-31")
+    page.get_by_role("button", name="Show").click()
+    page.get_by_test_id("analytics-window").filter(has_text="01 Oct 2026").wait_for()
+
+
 def test_a_platform_admin_opens_every_dashboard(browser, world, tmp_path):
     base = world
     context = browser.new_context(accept_downloads=True)
@@ -51,10 +59,7 @@ def test_a_platform_admin_opens_every_dashboard(browser, world, tmp_path):
 
     # the funnel of October, through the HTMX filter (the page is not reloaded: the tabs stay put)
     page.get_by_test_id("analytics-tabs").get_by_role("link", name="Funnel").click()
-    page.get_by_label("From").fill("2026-10-01")
-    page.get_by_label("To").fill("2026-10-31")
-    page.get_by_role("button", name="Show").click()
-    page.get_by_test_id("analytics-window").filter(has_text="01 Oct 2026").wait_for()
+    show_october(page)
     assert "date_from=2026-10-01" in page.url
     overall = page.get_by_test_id("table-stages").locator("tbody tr")
     assert overall.nth(0).locator("td").first.inner_text() == "5"  # submitted
@@ -89,10 +94,7 @@ def test_the_client_admin_sees_their_own_funnel(browser, world):
     assert page.get_by_test_id("analytics-tabs").get_by_role("link").all_inner_texts() == [
         "Overview", "Funnel", "Volumes"]
     page.get_by_test_id("analytics-tabs").get_by_role("link", name="Funnel").click()
-    page.get_by_label("From").fill("2026-10-01")
-    page.get_by_label("To").fill("2026-10-31")
-    page.get_by_role("button", name="Show").click()
-    page.get_by_test_id("analytics-window").filter(has_text="01 Oct 2026").wait_for()
+    show_october(page)
     assert page.get_by_test_id("table-funnel").locator("tbody th").all_inner_texts() == ["Demo Lend", "All clients"]
     assert page.get_by_role("img").first.is_visible()
     page.close()
