@@ -153,8 +153,14 @@ def _mine(application_id: uuid.UUID):
         abort(404)
 
 
-@bp.route("/apply")
+@bp.route("/apply", methods=["GET", "POST"])
 def apply():
+    """POST (the home page's button) starts a draft, or resumes the open one. A GET writes nothing:
+    it resumes the open draft if there is one, else goes to the home page and its button."""
+    if request.method == "GET":
+        draft = applications.open_draft(db.session, current_user.id)
+        return redirect(url_for("borrower.application_edit", application_id=draft.id) if draft
+                        else url_for("borrower.home"))
     application = applications.start(db.session, current_user.id, g.client.id)
     db.session.commit()
     return redirect(url_for("borrower.application_edit", application_id=application.id))

@@ -88,10 +88,14 @@ def get(session: Session, application_id: uuid.UUID, *, borrower_id: uuid.UUID |
     return application
 
 
+def open_draft(session: Session, borrower_id: uuid.UUID) -> Application | None:
+    return session.scalar(select(Application).where(Application.borrower_id == borrower_id,
+                                                    Application.status == S.draft))
+
+
 def start(session: Session, borrower_id: uuid.UUID, client_id: uuid.UUID, channel: str = "portal") -> Application:
     """The borrower's open draft, or a new one."""
-    draft = session.scalar(select(Application).where(Application.borrower_id == borrower_id,
-                                                     Application.status == S.draft))
+    draft = open_draft(session, borrower_id)
     if draft:
         return draft
     application = Application(id=uuid.uuid4(), client_id=client_id, borrower_id=borrower_id, status=S.draft,

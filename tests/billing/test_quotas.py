@@ -72,7 +72,7 @@ def test_the_borrower_portal_says_why_at_the_limit(client, db):
     login(client, b.email, factories.PASSWORD, path="/c/quota-portal/login")
     post_form(client, "/c/quota-portal/profile", PROFILE)
     post_form(client, "/c/quota-portal/consents", {"data_processing": "y", "credit_check": "y"})
-    edit_url = get(client, "/c/quota-portal/apply").headers["Location"]
+    edit_url = post_form(client, "/c/quota-portal/apply", {}, token_from="/c/quota-portal/").headers["Location"]
     step = f"/c/quota-portal/applications/{edit_url.split('/')[-2]}/step"
     post_form(client, f"{step}/terms", {"amount": "100000", "currency": "NGN", "term_months": "12",
                                         "purpose": "education"}, token_from=edit_url)

@@ -64,7 +64,7 @@ def test_sign_up_profile_document_apply_and_watch_status(browser, live_app, live
     page.get_by_role("button", name="Save consents").click()
 
     page.get_by_test_id("nav").get_by_role("link", name="My credit").click()
-    page.get_by_role("link", name="Apply for credit").click()
+    page.get_by_role("button", name="Apply for credit").click()
     page.get_by_label("Amount").fill("200000")
     page.get_by_label("Term (months)").select_option("6")
     page.get_by_label("Purpose").select_option("working capital")

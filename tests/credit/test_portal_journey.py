@@ -121,7 +121,7 @@ def _complete_borrower(client):
 def test_wizard_enforces_policy_at_the_field_then_submits_to_scoring(app, client, db, borrower_session):
     c, b = borrower_session
     _complete_borrower(client)
-    start = get(client, "/c/journey/apply")
+    start = post_form(client, "/c/journey/apply", {}, token_from="/c/journey/")
     edit_url = start.headers["Location"]
     app_id = edit_url.split("/")[-2]
     step = f"/c/journey/applications/{app_id}/step"
@@ -166,7 +166,7 @@ def test_wizard_enforces_policy_at_the_field_then_submits_to_scoring(app, client
 
 def test_submit_without_consents_is_refused_with_a_reason(client, db, borrower_session):
     post_form(client, "/c/journey/profile", PROFILE)
-    edit_url = get(client, "/c/journey/apply").headers["Location"]
+    edit_url = post_form(client, "/c/journey/apply", {}, token_from="/c/journey/").headers["Location"]
     app_id = edit_url.split("/")[-2]
     step = f"/c/journey/applications/{app_id}/step"
     post_form(client, f"{step}/terms", {"amount": "100000", "currency": "NGN", "term_months": "12",

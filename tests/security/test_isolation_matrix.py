@@ -14,190 +14,13 @@ afterwards as in the browser tests.
 """
 from __future__ import annotations
 
-import itertools
 import re
-from dataclasses import dataclass
-from urllib.parse import urlsplit
 
-import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
-from tests import factories
-from tests.helpers import BASE
-from tests.security.world import TenantWorld, build_pair
-
-# URL parameter → which of the tenant's objects to put there (``TenantWorld.ids`` keys; several
-# when objects in different states are worth trying). ``client_slug`` is the tenant's slug.
-OBJECT_PARAMS: dict[str, tuple[str, ...]] = {
-    "client_slug": ("slug",),
-    "client_id": ("client_id",),
-    "application_id": ("application_id", "open_application_id", "loan_application_id", "draft_application_id"),
-    "loan_id": ("loan_id",),
-    "invoice_id": ("invoice_id",),
-    "payout_id": ("payout_id",),
-    "key_id": ("key_id",),
-    "endpoint_id": ("endpoint_id",),
-    "delivery_id": ("delivery_id",),
-    "user_id": ("user_id",),
-    "document_id": ("document_id",),
-    "bid_id": ("bid_id", "pending_bid_id"),
-    "offer_id": ("offer_id", "pending_bid_id"),
-    "listing_id": ("listing_id",),
-    "provider_id": ("provider_id",),
-    "notification_id": ("notification_id", "admin_notification_id"),
-    "request_id": ("request_id",),  # a hardship request
-    "criteria_id": ("criteria_id",),  # a lender's criteria set: B's lender's, for A's lender
-}
-
-# Parameters that name no tenant object: a harmless value that matches the converter.
-PLAIN_PARAMS: dict[str, str] = {
-    "token": "not-a-real-token",
-    "period": "2026-10",
-    "step": "terms",
-    "kind": "data_processing",
-    "job_id": "iso-probe-job",
-    "name": "funnel",
-    "action": "disable",
-    "gateway": "sandbox",
-    "filename": "app.css",
-}
-
-# Borrower pages anyone may open on a client's portal: they show the client's brand by design.
-PUBLIC_BRANDED = {"borrower.login", "borrower.signup", "borrower.logo", "borrower.reset_request",
-                  "borrower.reset_password", "borrower.verify_email"}
-NOT_REQUESTED = {"static", "auth.logout"}  # no tenant data; logging out would end the role's session
-
-# Form fields a POST carries besides the CSRF token, so that a view that validates its form first
-# reaches its object lookup (and would act, were the lookup not scoped).
-POST_FIELDS = {"note": "isolation probe", "outcome": "decline", "kind": "contact", "reason": "isolation probe",
-               "plan": "holiday", "periods": "1", "consent": "y", "mode": "live", "name": "probe"}
-REFUSED = {401, 403, 404}
-LOGIN_PATH = re.compile(r"^(/c/[^/]+)?/login$")
-CSRF = re.compile(r'name="csrf-token" content="([^"]+)"|name="csrf_token" type="hidden" value="([^"]+)"')
-
-
-@pytest.fixture(scope="module")
-def world(app, owner):
-    from caas.core import jobs, tenant
-    from caas.core.extensions import db as database
-    from tests.browser.conftest import truncate_all
-
-    ctx = app.app_context()
-    ctx.push()
-    database.session.remove()
-    try:
-        a, b = build_pair(database.session)
-        database.session.commit()
-    finally:
-        database.session.remove()
-        tenant.reset()
-        ctx.pop()
-    yield a, b
-    truncate_all(owner)
-    jobs.connection().flushdb()
-
-
-@dataclass
-class Actor:
-    """One way of acting for tenant A: a logged-in session, an API key, or nobody."""
-    name: str
-    client: object
-    csrf: str | None = None
-    api_key: str | None = None
-    slug: str | None = None  # the borrower's own portal
-
-
-def _csrf_of(client, path: str) -> str | None:
-    found = CSRF.search(client.get(path, base_url=BASE).get_data(as_text=True))
-    return (found.group(1) or found.group(2)) if found else None
-
-
-def _logged_in(app, email: str, login_path: str, home: str) -> object:
-    client = app.test_client()
-    token = _csrf_of(client, login_path)
-    answer = client.post(login_path, data={"email": email, "password": factories.PASSWORD, "csrf_token": token},
-                         base_url=BASE, headers={"Referer": BASE + login_path})
-    assert answer.status_code == 302, f"{email} could not log in at {login_path}: {answer.status_code}"
-    return client
-
-
-@pytest.fixture(scope="module")
-def actors(app, world):
-    a, _ = world
-    made = []
-    for name, email, login_path, home in (
-            ("client_admin_A", a.admin_email, "/login", "/admin/"),
-            ("borrower_A", a.borrower_email, f"/c/{a.slug}/login", f"/c/{a.slug}/"),
-            ("provider_user_A", a.provider_user_email, "/login", "/provider/")):
-        client = _logged_in(app, email, login_path, home)
-        made.append(Actor(name, client, csrf=_csrf_of(client, home), slug=a.slug if "borrower" in name else None))
-    anonymous = app.test_client()
-    made.append(Actor("anonymous", anonymous, csrf=_csrf_of(anonymous, "/login")))
-    made.append(Actor("api_key_A", app.test_client(), api_key=a.api_key))
-    return made
-
-
-def _rules(app):
-    # (``_test.`` is the test app's own blueprint: a view that fails on purpose)
-    return [r for r in app.url_map.iter_rules() if r.endpoint not in NOT_REQUESTED and not r.endpoint.startswith("_test.")]
-
-
-def _methods(rule) -> list[str]:
-    methods = rule.methods - {"HEAD", "OPTIONS"}
-    return ["GET"] if "GET" in methods else sorted(methods)
-
-
-def _value(world: TenantWorld, key: str) -> str:
-    return world.slug if key == "slug" else str(world.ids[key])
-
-
-def _urls(rule, owner: TenantWorld, objects: TenantWorld, slug: str | None = None):
-    """Every way to fill the rule with ``objects``' ids (``owner``'s slug when ``slug`` is given)."""
-    names = sorted(rule.arguments)
-    choices = []
-    for name in names:
-        if name == "client_slug" and slug is not None:
-            choices.append([slug])
-        elif name in OBJECT_PARAMS:
-            choices.append([_value(objects, key) for key in OBJECT_PARAMS[name]])
-        else:
-            choices.append([PLAIN_PARAMS[name]])
-    for combo in itertools.product(*choices):
-        path = rule.rule
-        for name, value in zip(names, combo):
-            path = re.sub(r"<(?:[^:<>]+:)?" + name + r">", value, path)
-        yield path
-
-
-def _send(actor: Actor, method: str, path: str, data: dict | None = None):
-    headers = {"Referer": BASE + path}
-    if actor.api_key:
-        headers["Authorization"] = f"Bearer {actor.api_key}"
-    if method == "GET":
-        return actor.client.get(path, base_url=BASE, headers=headers)
-    if path.startswith("/api/"):
-        return actor.client.open(path, method=method, base_url=BASE, headers=headers,
-                                 json={"typed_name": "probe", "consent": True})
-    form = {**POST_FIELDS, **(data or {})}
-    if actor.csrf:
-        form["csrf_token"] = actor.csrf
-        headers["X-CSRFToken"] = actor.csrf
-    return actor.client.open(path, method=method, base_url=BASE, headers=headers, data=form)
-
-
-def _leaks(response, markers: list[str], path: str) -> list[str]:
-    """B's strings in the answer (body and headers), except those the request itself carried."""
-    seen = response.get_data(as_text=True) + "\n" + "\n".join(f"{k}: {v}" for k, v in response.headers.items()
-                                                               if k.lower() != "set-cookie")
-    return [m for m in markers if m and m not in path and m in seen]
-
-
-def _refused(response) -> bool:
-    if response.status_code in REFUSED:
-        return True
-    if response.status_code in (302, 303):
-        return bool(LOGIN_PATH.match(urlsplit(response.headers.get("Location", "")).path))
-    return False
+from tests.security.matrix import (OBJECT_PARAMS, PLAIN_PARAMS, PUBLIC_BRANDED, leaks, methods, refused, rules, send,
+                                   urls)
+from tests.security.world import TenantWorld
 
 
 def _b_rows(owner, b: TenantWorld) -> dict[str, str]:
@@ -220,9 +43,38 @@ def _b_rows(owner, b: TenantWorld) -> dict[str, str]:
 
 def test_every_url_parameter_is_known_to_the_matrix(app):
     """The gate: a new route with an id parameter must say how the matrix fills it."""
-    unknown = sorted(f"{rule.rule} ({rule.endpoint}): <{name}>" for rule in _rules(app) for name in rule.arguments
+    unknown = sorted(f"{rule.rule} ({rule.endpoint}): <{name}>" for rule in rules(app) for name in rule.arguments
                      if name not in OBJECT_PARAMS and name not in PLAIN_PARAMS)
     assert unknown == [], "add these parameters to OBJECT_PARAMS or PLAIN_PARAMS:\n" + "\n".join(unknown)
+
+
+def test_every_tenant_table_has_rows_and_shows_none_without_a_tenant(app, owner, world):
+    """Every table with client_id holds rows of both tenants (a table the world leaves empty would
+    prove nothing, so it fails here: give it rows in tests/security/world.py). A fresh transaction of
+    the application role with no tenant set sees none of them; with tenant A set, only A's."""
+    from caas.core import rls
+
+    a, b = world
+    with owner.connect() as conn:
+        tables = rls.tenant_tables(conn)
+        held = {t: set(conn.scalars(text(f"SELECT DISTINCT client_id FROM {t} WHERE client_id IS NOT NULL")))
+                for t in tables}
+    empty = sorted(t for t, owners in held.items() if not {a.client.id, b.client.id} <= owners)
+    assert len(tables) > 40 and empty == [], f"no rows of both tenants in {empty}"
+    engine = create_engine(app.config["APP_DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user")
+                                ).scalar_one() is False
+            seen = {t: conn.scalar(text(f"SELECT count(*) FROM {t} WHERE client_id IS NOT NULL")) for t in tables}
+            assert {t: n for t, n in seen.items() if n} == {}, "tenant rows seen with no tenant set"
+        with engine.begin() as conn:
+            conn.execute(text("SELECT set_config('app.client_id', :c, true)"), {"c": str(a.client.id)})
+            for t in tables:
+                owners = set(conn.scalars(text(f"SELECT DISTINCT client_id FROM {t} WHERE client_id IS NOT NULL")))
+                assert owners == {a.client.id}, f"{t} as tenant A shows {owners}"
+    finally:
+        engine.dispose()
 
 
 def test_each_actor_reaches_its_own_tenants_objects(world, actors):
@@ -235,7 +87,7 @@ def test_each_actor_reaches_its_own_tenants_objects(world, actors):
            "api_key_A": f"/api/v1/loans/{a.ids['loan_id']}"}
     for actor in actors:
         if actor.name in own:
-            response = _send(actor, "GET", own[actor.name])
+            response = send(actor, "GET", own[actor.name])
             assert response.status_code == 200, (actor.name, own[actor.name], response.status_code)
             assert a.borrower_name in response.get_data(as_text=True) or actor.name in ("provider_user_A", "api_key_A")
 
@@ -246,27 +98,27 @@ def test_tenant_a_cannot_reach_tenant_b_objects(app, owner, world, actors):
     brand = {b.client.legal_name, b.client.display_name}
     before = _b_rows(owner, b)
     violations, requests = [], 0
-    for rule in _rules(app):
+    for rule in rules(app):
         if not any(name in OBJECT_PARAMS for name in rule.arguments):
             continue
         is_api = rule.rule.startswith("/api/")
         for actor in actors:
             if (actor.api_key is not None) != is_api and actor.name != "anonymous":
                 continue
-            variants = list(_urls(rule, a, b))
+            variants = list(urls(rule, b))
             if actor.slug and "client_slug" in rule.arguments and len(rule.arguments - set(PLAIN_PARAMS)) > 1:
-                variants += list(_urls(rule, a, b, slug=actor.slug))  # B's objects on A's own portal
+                variants += list(urls(rule, b, slug=actor.slug))  # B's objects on A's own portal
             for path in variants:
-                for method in _methods(rule):
+                for method in methods(rule):
                     requests += 1
                     try:
-                        response = _send(actor, method, path)
+                        response = send(actor, method, path)
                     except Exception as exc:  # noqa: BLE001 - the testing app propagates a 500's exception
                         violations.append(f"{method} {path} [{rule.endpoint}] as {actor.name}: raised {exc!r:.200}")
                         continue
                     public = rule.endpoint in PUBLIC_BRANDED and b.slug in path
-                    ok = (response.status_code < 500 and (public or _refused(response)))
-                    leaked = _leaks(response, [m for m in markers if not (public and m in brand)], path)
+                    ok = (response.status_code < 500 and (public or refused(response)))
+                    leaked = leaks(response, [m for m in markers if not (public and m in brand)], path)
                     if not ok or leaked:
                         violations.append(f"{method} {path} [{rule.endpoint}] as {actor.name}: "
                                           f"{response.status_code}{' leaks ' + str(leaked) if leaked else ''}")
@@ -289,12 +141,12 @@ FILTERS_NAMING_B = ("/admin/billing/invoices?client_id={client_id}", "/admin/ana
 def test_tenant_a_lists_and_dashboards_show_nothing_of_b(app, world, actors):
     a, b = world
     markers = [m for m in b.markers() if m != str(b.provider_id)]
-    paths = [rule.rule for rule in _rules(app)
+    paths = [rule.rule for rule in rules(app)
              if "GET" in rule.methods and not any(name in OBJECT_PARAMS for name in rule.arguments)
              and not set(rule.arguments) - set(PLAIN_PARAMS)]
     paths = [re.sub(r"<(?:[^:<>]+:)?(\w+)>", lambda m: PLAIN_PARAMS[m.group(1)], p) for p in paths]
     paths += [f.format(client_id=b.client.id, slug=b.slug) for f in FILTERS_NAMING_B]
-    own_portal = [rule.rule.replace("<client_slug>", a.slug) for rule in _rules(app)
+    own_portal = [rule.rule.replace("<client_slug>", a.slug) for rule in rules(app)
                   if "GET" in rule.methods and set(rule.arguments) == {"client_slug"}]
     violations, requests = [], 0
     for actor in actors:
@@ -303,11 +155,11 @@ def test_tenant_a_lists_and_dashboards_show_nothing_of_b(app, world, actors):
                 continue
             requests += 1
             try:
-                response = _send(actor, "GET", path)
+                response = send(actor, "GET", path)
             except Exception as exc:  # noqa: BLE001
                 violations.append(f"GET {path} as {actor.name}: raised {exc!r:.200}")
                 continue
-            leaked = _leaks(response, markers, path)
+            leaked = leaks(response, markers, path)
             if response.status_code >= 500 or leaked:
                 violations.append(f"GET {path} as {actor.name}: {response.status_code}"
                                   f"{' leaks ' + str(leaked) if leaked else ''}")
