@@ -72,6 +72,8 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     PERMANENT_SESSION_LIFETIME = 60 * 60 * 8  # the absolute lifetime of a log-in (blueprints/auth/sessions.py)
     SESSION_IDLE_SECONDS = int(os.environ.get("SESSION_IDLE_SECONDS", str(30 * 60)))
+    # API keys, webhook secrets and bank details need the password typed within this many seconds.
+    REAUTH_SECONDS = int(os.environ.get("REAUTH_SECONDS", "600"))
     # Strict-Transport-Security max-age in production (behind TLS); 0 sends none (development on http).
     HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", str(365 * 24 * 3600)))
     WTF_CSRF_ENABLED = True

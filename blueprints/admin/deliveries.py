@@ -13,6 +13,7 @@ from wtforms import DateField, DateTimeLocalField, SelectField
 from wtforms.validators import DataRequired, Optional
 
 from blueprints.admin import bp
+from blueprints.auth.sessions import recent_login_required
 from blueprints.admin.forms import ConfirmForm
 from blueprints.admin.routes import tenant_page
 from blueprints.common import actor, refuse, render
@@ -144,6 +145,7 @@ def webhook_replay(client_id: uuid.UUID, endpoint_id: uuid.UUID):
 
 
 @bp.route("/clients/<uuid:client_id>/webhooks/<uuid:endpoint_id>/rotate", methods=["POST"])
+@recent_login_required
 @tenant_page
 def webhook_rotate(client_id: uuid.UUID, endpoint_id: uuid.UUID):
     _endpoint(client_id, endpoint_id)

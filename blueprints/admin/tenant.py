@@ -8,6 +8,7 @@ from decimal import Decimal
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 
 from blueprints.admin import bp
+from blueprints.auth.sessions import recent_login_required
 from blueprints.admin.forms import ApiKeyForm, ConfirmForm, PersonForm, PolicyForm, WebhookForm
 from blueprints.admin.routes import tenant_page
 from blueprints.common import actor, refuse, render
@@ -79,6 +80,7 @@ def policy(client_id: uuid.UUID):
 # --- API keys -------------------------------------------------------------------------------------
 
 @bp.route("/clients/<uuid:client_id>/keys", methods=["GET", "POST"])
+@recent_login_required
 @tenant_page
 def keys(client_id: uuid.UUID):
     form = ApiKeyForm()
@@ -113,6 +115,7 @@ def key_revoke(client_id: uuid.UUID, key_id: uuid.UUID):
 
 
 @bp.route("/clients/<uuid:client_id>/keys/<uuid:key_id>/rotate", methods=["POST"])
+@recent_login_required
 @tenant_page
 def key_rotate(client_id: uuid.UUID, key_id: uuid.UUID):
     if not ConfirmForm().validate_on_submit():
@@ -130,6 +133,7 @@ def key_rotate(client_id: uuid.UUID, key_id: uuid.UUID):
 # --- Webhook endpoints ----------------------------------------------------------------------------
 
 @bp.route("/clients/<uuid:client_id>/webhooks", methods=["GET", "POST"])
+@recent_login_required
 @tenant_page
 def webhook_endpoints(client_id: uuid.UUID):
     form = WebhookForm()

@@ -26,3 +26,7 @@ class SetPasswordForm(FlaskForm):
 
 class ResetRequestForm(FlaskForm):
     email = EmailField("E-mail", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
+
+
+class ReauthForm(FlaskForm):
+    password = PasswordField("Your password", validators=[DataRequired(), Length(max=128)])

@@ -128,3 +128,25 @@ def reset_request():
 @limiter.limit(login_limit, methods=["POST"])
 def reset_password(token: str):
     return accept_invitation(token)
+
+
+@bp.route("/reauth", methods=["GET", "POST"])
+@limiter.limit(login_limit, methods=["POST"])
+def reauth():
+    """Confirm the password before a sensitive change (API keys, webhook secrets, bank details)."""
+    return confirm_identity(home_url_for(current_user) if current_user.is_authenticated else url_for("auth.login"))
+
+
+def confirm_identity(default_next: str, base: str | None = None):
+    """The re-authentication page of either portal: the password again, then back to the page."""
+    from blueprints.auth.forms import ReauthForm
+
+    if not current_user.is_authenticated:
+        return redirect(default_next)
+    form = ReauthForm()
+    target = web_sessions.safe_next(request.args.get("next"), default_next)
+    if form.validate_on_submit():
+        if web_sessions.confirm_password(current_user, form.password.data):
+            return redirect(target)
+        form.password.errors.append("That is not your password.")
+    return render_template("auth/reauth.html", form=form, base=base), (422 if form.errors else 200)

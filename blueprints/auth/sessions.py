@@ -14,7 +14,7 @@ from caas.core import clock
 from caas.core.extensions import db
 from caas.tenancy import sessions as user_sessions
 
-TOKEN, SEEN = "_sid", "_seen"
+TOKEN, SEEN, AUTH_AT = "_sid", "_seen", "_auth_at"
 SEEN_RESOLUTION = 60  # seconds: the cookie is re-signed at most once a minute for the idle clock
 
 
@@ -29,7 +29,66 @@ def begin(user, *, password_changed: bool = False) -> None:
     session.clear()
     login_user(user)
     session[TOKEN] = token
-    session[SEEN] = int(now.timestamp())
+    session[SEEN] = session[AUTH_AT] = int(now.timestamp())
+
+
+def confirm_password(user, password: str) -> bool:
+    """Re-authentication before a sensitive change: the password again, then it counts as recent."""
+    from caas.core import security
+
+    if not security.verify_password(user.password_hash, password):
+        return False
+    session[AUTH_AT] = int(clock.now().timestamp())
+    return True
+
+
+def recently_authenticated() -> bool:
+    at = session.get(AUTH_AT)
+    return isinstance(at, int) and clock.now().timestamp() - at <= current_app.config["REAUTH_SECONDS"]
+
+
+def recent_login_required(view):
+    """For views that change API keys, webhook secrets or bank details: a POST more than
+    REAUTH_SECONDS after the password was last typed is sent to confirm it first (nothing is
+    changed; the person submits again after confirming)."""
+    from functools import wraps
+
+    from flask import redirect, url_for
+
+    from blueprints.common import wants_partial
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if request.method == "POST" and not recently_authenticated():
+            back = safe_next(request.referrer, request.full_path.rstrip("?"))  # the page the form was on
+            # (the borrower portal's url_defaults add this client's slug)
+            target = url_for("borrower.reauth" if request.blueprint == "borrower" else "auth.reauth", next=back)
+            if wants_partial():
+                return "", 204, {"HX-Redirect": target}
+            return redirect(target)
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def _same_site(url: str | None) -> bool:
+    from urllib.parse import urlsplit
+
+    if not url:
+        return False
+    parts = urlsplit(url)
+    return parts.netloc in ("", request.host) and parts.path.startswith("/")
+
+
+def safe_next(url: str | None, default: str) -> str:
+    """Only a path on this site (never //evil.example or https://evil.example)."""
+    from urllib.parse import urlsplit
+
+    if not url or not _same_site(url):
+        return default
+    parts = urlsplit(url)
+    if parts.path.startswith("//"):
+        return default
+    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def still_valid(user) -> bool:

@@ -9,6 +9,7 @@ from flask import abort, current_app, flash, g, redirect, render_template, reque
 from flask_login import current_user
 from sqlalchemy import select
 
+from blueprints.auth.sessions import recent_login_required
 from blueprints.borrower import bp
 from blueprints.borrower.forms import (AcceptOfferForm, BankAccountForm, ConfirmForm, ConsentForm, DocumentForm,
                                      HardshipForm, IncomeForm, PayForm, ProfileForm, TermsForm)
@@ -268,6 +269,7 @@ def application_withdraw(application_id: uuid.UUID):
 
 
 @bp.route("/bank-account", methods=["GET", "POST"])
+@recent_login_required
 def bank_account():
     """Where the payout goes, in the client's currency. Checked here and again by the gateway."""
     currency = g.client.default_currency

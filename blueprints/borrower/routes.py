@@ -167,3 +167,12 @@ def verify_email(token: str):
     db.session.commit()
     flash("Thank you: your e-mail address is confirmed.", "success")
     return redirect(url_for("borrower.home"))
+
+
+@bp.route("/reauth", methods=["GET", "POST"])
+@limiter.limit(login_limit, methods=["POST"])
+def reauth():
+    """Confirm the password before changing bank details."""
+    from blueprints.auth.routes import confirm_identity
+
+    return confirm_identity(url_for("borrower.home"), base="borrower/base.html")
