@@ -122,6 +122,14 @@ class Config:
     PAYMENT_GATEWAYS = json.loads(os.environ["PAYMENT_GATEWAYS"]) if os.environ.get("PAYMENT_GATEWAYS") else None
     PAYMENT_ROUTES = json.loads(os.environ["PAYMENT_ROUTES"]) if os.environ.get("PAYMENT_ROUTES") else None
     WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", "10"))
+    # Identity verification (caas.credit.identity): the provider's name, its settings as JSON
+    # ({"api_key": …, "app_id": …, "base_url": …, "timeout": 15, "retries": 1} for prembly), the name
+    # similarity (0–100) a match needs, and the key of the stored checks' fingerprints (SECRET_KEY if
+    # unset). No provider in production until one is named; the sandbox in development and tests.
+    IDENTITY_PROVIDER = os.environ.get("IDENTITY_PROVIDER", "")
+    IDENTITY_SETTINGS = json.loads(os.environ["IDENTITY_SETTINGS"]) if os.environ.get("IDENTITY_SETTINGS") else {}
+    IDENTITY_NAME_THRESHOLD = os.environ.get("IDENTITY_NAME_THRESHOLD", "85")
+    IDENTITY_FINGERPRINT_KEY = os.environ.get("IDENTITY_FINGERPRINT_KEY", "")
 
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://localhost:5000")
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "file")  # file | console | smtp
@@ -140,14 +148,6 @@ class Config:
     LOG_JSON = _bool("LOG_JSON", True)
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     TESTING = False
-    # Identity verification (caas.credit.identity): the provider's name, its settings as JSON
-    # ({"api_key": …, "app_id": …, "base_url": …, "timeout": 15, "retries": 1} for prembly), the name
-    # similarity (0–100) a match needs, and the key of the stored checks' fingerprints (SECRET_KEY if
-    # unset). No provider in production until one is named; the sandbox in development and tests.
-    IDENTITY_PROVIDER = os.environ.get("IDENTITY_PROVIDER", "")
-    IDENTITY_SETTINGS = json.loads(os.environ["IDENTITY_SETTINGS"]) if os.environ.get("IDENTITY_SETTINGS") else {}
-    IDENTITY_NAME_THRESHOLD = os.environ.get("IDENTITY_NAME_THRESHOLD", "85")
-    IDENTITY_FINGERPRINT_KEY = os.environ.get("IDENTITY_FINGERPRINT_KEY", "")
     DEBUG = False
 
     @classmethod
@@ -173,12 +173,14 @@ class DevelopmentConfig(Config):
     ALLOW_HTTP_WEBHOOKS = _bool("ALLOW_HTTP_WEBHOOKS", True)
     ALLOW_PRIVATE_WEBHOOK_TARGETS = _bool("ALLOW_PRIVATE_WEBHOOK_TARGETS", True)
     LOG_JSON = _bool("LOG_JSON", False)
+    IDENTITY_PROVIDER = os.environ.get("IDENTITY_PROVIDER", "sandbox")
 
 
 class TestingConfig(Config):
     TESTING = True
     HSTS_SECONDS = 0  # a test that needs the header sets it
     ALLOW_PRIVATE_WEBHOOK_TARGETS = True  # the tests' receivers listen on loopback
+    IDENTITY_PROVIDER = "sandbox"
     SECRET_KEY = "test-secret"
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 8 * 1024
@@ -192,5 +194,3 @@ def load(name: str | None = None) -> dict:
     cls = {"development": DevelopmentConfig, "testing": TestingConfig}.get(name, Config)
     values = {k: getattr(cls, k) for k in dir(cls) if k.isupper()}
     return values
-    IDENTITY_PROVIDER = os.environ.get("IDENTITY_PROVIDER", "sandbox")
-    IDENTITY_PROVIDER = "sandbox"
