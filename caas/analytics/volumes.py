@@ -105,33 +105,70 @@ class ParPoint:
         return ratio(self.par90_minor, self.outstanding_minor)
 
 
-# Tenant rows only through RLS; journal_entries (the write-off's date) is the platform's ledger.
+# Set-based in three parts, so the work grows with the loans and their events, not with loans × days:
+# - book: every loan paid out by the last day, with the day it left the book (closed, or written
+#   off: the write-off's ledger entry dates it; journal_entries is the platform's ledger, no RLS);
+# - totals: the outstanding principal and the loans per day as running sums of moves (+principal
+#   on the payout day, -principal of each repayment, -what was left on the day it left the book);
+# - late: the (day, loan) pairs more than 30 days past due, from the instalments that were ever that
+#   late (a loan is more than N days past due on d when an instalment due before d - N is not yet
+#   paid on d), each with the loan's outstanding principal on that day.
 PAR_SQL = """
 WITH days AS (SELECT d FROM unnest(CAST(:days AS date[])) AS d),
 book AS (
-  SELECT days.d, l.currency,
-         l.principal_minor - COALESCE((
+  SELECT l.id, l.currency, l.principal_minor, l.start_date,
+         LEAST(CAST(timezone('UTC', l.closed_at) AS date),
+               CASE WHEN l.status = 'written_off' THEN (
+                 SELECT CAST(timezone('UTC', w.occurred_at) AS date) FROM journal_entries w
+                 WHERE w.idempotency_key = 'write-off:' || l.id::text) END) AS left_on
+  FROM loans l
+  WHERE l.status <> 'pending_disbursement' AND l.start_date <= :last {client}
+),
+moves AS (
+  SELECT b.currency, b.start_date AS on_day, b.principal_minor AS amount, 1 AS loans FROM book b
+  UNION ALL
+  SELECT b.currency, r.received_on, -CAST(r.allocation ->> 'principal_minor' AS bigint), 0
+  FROM repayments r JOIN book b ON b.id = r.loan_id
+  WHERE r.status = 'succeeded' AND r.received_on <= :last AND (b.left_on IS NULL OR r.received_on < b.left_on)
+  UNION ALL
+  SELECT b.currency, b.left_on, -(b.principal_minor - COALESCE((
            SELECT sum(CAST(r.allocation ->> 'principal_minor' AS bigint)) FROM repayments r
-           WHERE r.loan_id = l.id AND r.status = 'succeeded' AND r.received_on <= days.d), 0) AS outstanding,
-         COALESCE(days.d - (
-           SELECT min(i.due_date) FROM loan_installments i
-           WHERE i.loan_id = l.id AND i.due_date < days.d AND (i.paid_on IS NULL OR i.paid_on > days.d)), 0) AS dpd
-  FROM days JOIN loans l ON l.start_date <= days.d
-  WHERE l.status <> 'pending_disbursement' {client}
-    AND (l.closed_at IS NULL OR CAST(timezone('UTC', l.closed_at) AS date) > days.d)
-    AND NOT EXISTS (SELECT 1 FROM journal_entries w WHERE w.idempotency_key = 'write-off:' || l.id::text
-                    AND CAST(timezone('UTC', w.occurred_at) AS date) <= days.d)
+           WHERE r.loan_id = b.id AND r.status = 'succeeded' AND r.received_on < b.left_on), 0)), -1
+  FROM book b WHERE b.left_on <= :last
+),
+per_day AS (SELECT currency, on_day, sum(amount) AS amount, sum(loans) AS loans FROM moves GROUP BY currency, on_day),
+totals AS (
+  SELECT days.d, p.currency, sum(p.loans) AS loans, sum(p.amount) AS outstanding
+  FROM days JOIN per_day p ON p.on_day <= days.d GROUP BY days.d, p.currency HAVING sum(p.loans) > 0
+),
+late AS (
+  SELECT days.d, b.id, b.currency, b.principal_minor, max(days.d - i.due_date) AS dpd
+  FROM book b
+  JOIN loan_installments i ON i.loan_id = b.id
+  JOIN days ON i.due_date < days.d - 30 AND (i.paid_on IS NULL OR i.paid_on > days.d)
+           AND b.start_date <= days.d AND (b.left_on IS NULL OR b.left_on > days.d)
+  WHERE i.due_date < CAST(:last AS date) - 30 AND (i.paid_on IS NULL OR i.paid_on > i.due_date + 30)
+  GROUP BY days.d, b.id, b.currency, b.principal_minor
+),
+at_risk AS (
+  SELECT l.d, l.currency, l.dpd, l.principal_minor - COALESCE((
+           SELECT sum(CAST(r.allocation ->> 'principal_minor' AS bigint)) FROM repayments r
+           WHERE r.loan_id = l.id AND r.status = 'succeeded' AND r.received_on <= l.d), 0) AS outstanding
+  FROM late l
 )
-SELECT d, currency, count(*), sum(outstanding),
-       COALESCE(sum(outstanding) FILTER (WHERE dpd > 30), 0), COALESCE(sum(outstanding) FILTER (WHERE dpd > 90), 0)
-FROM book GROUP BY d, currency ORDER BY currency, d
+SELECT t.d, t.currency, t.loans, t.outstanding, COALESCE(sum(a.outstanding), 0),
+       COALESCE(sum(a.outstanding) FILTER (WHERE a.dpd > 90), 0)
+FROM totals t LEFT JOIN at_risk a ON a.d = t.d AND a.currency = t.currency
+GROUP BY t.d, t.currency, t.loans, t.outstanding
+ORDER BY t.currency, t.d
 """
 
 
 def par_trend(session: Session, window: Window, client_id: uuid.UUID | None = None) -> list[ParPoint]:
     """One point per week of the window and currency (a week with no loan on the book has none)."""
     sql = text(PAR_SQL.format(client="AND l.client_id = :client" if client_id else ""))
-    params = {"days": window.week_ends(), **({"client": client_id} if client_id else {})}
+    days = window.week_ends()
+    params = {"days": days, "last": days[-1], **({"client": client_id} if client_id else {})}
     return [ParPoint(d, c, n, int(o), int(p30), int(p90)) for d, c, n, o, p30, p90 in session.execute(sql, params)]
 
 

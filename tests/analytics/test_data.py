@@ -84,6 +84,39 @@ def test_par_week_by_week(db, loan):
         assert volumes.par_trend(db, window, factories.client(db).id) == []  # another client: no loans
 
 
+def test_par_book_a_loan_leaves_when_repaid_or_written_off(db, loan):
+    """Paid off on the second due date: on the book until the Sunday before. A written-off loan
+    leaves on its write-off's ledger date (posted here by hand on a chosen day, as the servicing job
+    does on the day it runs)."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import update
+
+    from caas.ledger.models import AccountKind
+    from caas.ledger.posting import account_key, credit, debit, post
+    from caas.loans.models import Loan, LoanStatus
+
+    client, provider, loan_id = loan
+    dues = due_dates(db, client, loan_id)
+    pay(db, client, loan_id, dues[0])
+    pay(db, client, loan_id, dues[1] - timedelta(days=3), "payoff")  # Tuesday 19 Jan 2027
+    window = Window(date(2026, 11, 16), date(2027, 2, 7))
+    with tenant.all_tenants_scope(db):
+        points = {p.on: (p.loans, p.outstanding_minor) for p in volumes.par_trend(db, window)}
+    assert points[date(2027, 1, 17)] == (1, 83_75) and max(points) == date(2027, 1, 17)
+
+    # the same loan, as if written off on 5 January instead of repaid
+    with tenant.tenant_scope(client.id, db):
+        db.execute(update(Loan).where(Loan.id == loan_id).values(status=LoanStatus.written_off, closed_at=None))
+        post(db, memo="Write-off", idempotency_key=f"write-off:{loan_id}",
+             occurred_at=datetime(2027, 1, 5, 10, tzinfo=timezone.utc), lines=[
+                 debit(account_key(AccountKind.provider_loans, provider.id, "NGN"), 83_75),
+                 credit(account_key(AccountKind.loan_receivable, loan_id, "NGN"), 83_75)])
+    with tenant.all_tenants_scope(db):
+        points = {p.on: (p.loans, p.outstanding_minor) for p in volumes.par_trend(db, window)}
+    assert points[date(2027, 1, 3)] == (1, 83_75) and max(points) == date(2027, 1, 3)
+
+
 def test_revenue_from_invoices_and_commissions(db, loan):
     client, _, loan_id = loan
     dues = due_dates(db, client, loan_id)
