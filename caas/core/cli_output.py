@@ -51,9 +51,15 @@ class OperatorCommand(click.Command):
 
 
 class OperatorGroup(click.Group):
-    """A group whose commands are ``OperatorCommand``s."""
+    """A group whose commands are ``OperatorCommand``s; an unknown subcommand is one line too."""
 
     command_class = OperatorCommand
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as exc:
+            raise OperatorCommand._one_line(exc) from None
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")

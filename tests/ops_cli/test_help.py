@@ -20,3 +20,10 @@ def test_every_operator_command_has_help(app, group, name):
     assert command.help and command.help.strip(), f"{group} {name} needs a description"
     if (group, name) in WITH_JSON:
         assert "--json" in result.output
+
+
+@pytest.mark.parametrize("group", ["clients", "apikeys", "providers", "applications", "audit", "jobs"])
+def test_an_unknown_subcommand_is_refused_in_one_line(cli, group):
+    from tests.ops_cli.conftest import refused
+
+    assert refused(cli(group, "nosuch"), code=2) == "Error: No such command 'nosuch'."
