@@ -62,7 +62,7 @@ def test_policy_on_and_a_mismatched_bvn_is_referred_with_the_reason(browser, liv
     borrower.get_by_label("I authorise Demo Lend").check()
     borrower.get_by_role("button", name="Save consents").click()
     borrower.get_by_test_id("nav").get_by_role("link", name="My credit").click()
-    borrower.get_by_role("link", name="Apply for credit").click()
+    borrower.get_by_role("button", name="Apply for credit").click()
     borrower.get_by_label("Amount").fill("200000")
     borrower.get_by_label("Term (months)").select_option("6")
     borrower.get_by_label("Purpose").select_option("working capital")
