@@ -155,11 +155,13 @@ at_risk AS (
            SELECT sum(CAST(r.allocation ->> 'principal_minor' AS bigint)) FROM repayments r
            WHERE r.loan_id = l.id AND r.status = 'succeeded' AND r.received_on <= l.d), 0) AS outstanding
   FROM late l
+),
+at_risk_per_day AS (  -- one row per day and currency before the join (not one per late loan)
+  SELECT d, currency, sum(outstanding) AS par30, sum(outstanding) FILTER (WHERE dpd > 90) AS par90
+  FROM at_risk GROUP BY d, currency
 )
-SELECT t.d, t.currency, t.loans, t.outstanding, COALESCE(sum(a.outstanding), 0),
-       COALESCE(sum(a.outstanding) FILTER (WHERE a.dpd > 90), 0)
-FROM totals t LEFT JOIN at_risk a ON a.d = t.d AND a.currency = t.currency
-GROUP BY t.d, t.currency, t.loans, t.outstanding
+SELECT t.d, t.currency, t.loans, t.outstanding, COALESCE(a.par30, 0), COALESCE(a.par90, 0)
+FROM totals t LEFT JOIN at_risk_per_day a ON a.d = t.d AND a.currency = t.currency
 ORDER BY t.currency, t.d
 """
 

@@ -84,6 +84,9 @@ def test_a_platform_admin_opens_every_dashboard(browser, world, tmp_path):
     assert info.value.suggested_filename == "funnel-funnel-all-2026-10-01-2026-10-31.csv"
     lines = saved.read_text().splitlines()
     assert lines[0].startswith("Client,Submitted,Approved") and lines[-1].startswith("All clients,5,4,")
+    # the tabs follow the period chosen over HTMX
+    page.get_by_test_id("analytics-tabs").get_by_role("link", name="Volumes").click()
+    assert page.get_by_test_id("analytics-window").inner_text().startswith("01 Oct 2026 – 31 Oct 2026")
     context.close()
 
 
