@@ -58,21 +58,7 @@ def test_sign_up_profile_document_apply_and_watch_status(browser, live_app, live
     page.get_by_role("button", name="Upload").click()
     assert page.get_by_test_id("document-row").count() == 1
 
-    page.get_by_test_id("nav").get_by_role("link", name="Consents").click()
-    page.get_by_label("I agree that Demo Lend").check()
-    page.get_by_label("I authorise Demo Lend").check()
-    page.get_by_role("button", name="Save consents").click()
-
-    page.get_by_test_id("nav").get_by_role("link", name="My credit").click()
-    page.get_by_role("button", name="Apply for credit").click()
-    page.get_by_label("Amount").fill("200000")
-    page.get_by_label("Term (months)").select_option("6")
-    page.get_by_label("Purpose").select_option("working capital")
-    page.get_by_role("button", name="Continue").click()
-    page.get_by_test_id("apply-step").filter(has_text="Your income").wait_for()
-    page.get_by_label("My income and expenses above are correct").check()
-    page.get_by_role("button", name="Continue").click()
-    page.get_by_test_id("apply-step").filter(has_text="Review and submit").wait_for()
+    consent_and_review(page, amount="200000", term="6", purpose="working capital")
     assert page.get_by_test_id("indicative-apr").inner_text() == "24.00%"
     page.get_by_role("button", name="Submit application").click()
     status = page.get_by_test_id("application-status")
@@ -83,3 +69,21 @@ def test_sign_up_profile_document_apply_and_watch_status(browser, live_app, live
     page.get_by_test_id("timeline").filter(has_text="screening").wait_for(timeout=10_000)
     page.get_by_test_id("application-status").filter(has_text=re.compile("open for offers|declined|referred")).wait_for(
         timeout=10_000)
+
+def consent_and_review(page, *, amount: str, term: str, purpose: str) -> None:
+    """On Demo Lend's portal with a saved profile: give both consents, then go through the
+    application's steps to its review (the caller checks what it needs and submits)."""
+    page.get_by_test_id("nav").get_by_role("link", name="Consents").click()
+    page.get_by_label("I agree that Demo Lend").check()
+    page.get_by_label("I authorise Demo Lend").check()
+    page.get_by_role("button", name="Save consents").click()
+    page.get_by_test_id("nav").get_by_role("link", name="My credit").click()
+    page.get_by_role("button", name="Apply for credit").click()
+    page.get_by_label("Amount").fill(amount)
+    page.get_by_label("Term (months)").select_option(term)
+    page.get_by_label("Purpose").select_option(purpose)
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_test_id("apply-step").filter(has_text="Your income").wait_for()
+    page.get_by_label("My income and expenses above are correct").check()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_test_id("apply-step").filter(has_text="Review and submit").wait_for()

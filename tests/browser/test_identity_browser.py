@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from caas import demo
+from tests.browser.test_borrower_journey_browser import consent_and_review
 from caas.core import worker
 from caas.core.extensions import db
 from caas.credit import identity
@@ -57,20 +58,7 @@ def test_policy_on_and_a_mismatched_bvn_is_referred_with_the_reason(browser, liv
     borrower.get_by_label("Existing monthly debt payments").fill("0")
     borrower.get_by_role("button", name="Save profile").click()
     borrower.get_by_test_id("home-title").wait_for()
-    borrower.get_by_test_id("nav").get_by_role("link", name="Consents").click()
-    borrower.get_by_label("I agree that Demo Lend").check()
-    borrower.get_by_label("I authorise Demo Lend").check()
-    borrower.get_by_role("button", name="Save consents").click()
-    borrower.get_by_test_id("nav").get_by_role("link", name="My credit").click()
-    borrower.get_by_role("button", name="Apply for credit").click()
-    borrower.get_by_label("Amount").fill("200000")
-    borrower.get_by_label("Term (months)").select_option("6")
-    borrower.get_by_label("Purpose").select_option("working capital")
-    borrower.get_by_role("button", name="Continue").click()
-    borrower.get_by_test_id("apply-step").filter(has_text="Your income").wait_for()
-    borrower.get_by_label("My income and expenses above are correct").check()
-    borrower.get_by_role("button", name="Continue").click()
-    borrower.get_by_test_id("apply-step").filter(has_text="Review and submit").wait_for()
+    consent_and_review(borrower, amount="200000", term="6", purpose="working capital")
     borrower.get_by_role("button", name="Submit application").click()
     borrower.get_by_test_id("application-status").wait_for()
 
