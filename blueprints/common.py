@@ -29,6 +29,21 @@ def redirect_after_post(target: str):
     return redirect(target)
 
 
+def local_url(url: str | None, default: str) -> str:
+    """``url`` as a path (and query) on this site, for a ``next`` link or the page a form came from;
+    ``default`` when it would leave the site: another host, a scheme-relative ``//host`` or
+    ``/\\host`` (browsers read both as a host), ``javascript:`` and the like."""
+    from urllib.parse import urlsplit
+
+    if not url:
+        return default
+    parts = urlsplit(url)
+    if parts.scheme not in ("", "http", "https") or parts.netloc not in ("", request.host) \
+            or not parts.path.startswith("/") or parts.path.startswith(("//", "/\\")):
+        return default
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
 def refuse(exc) -> None:
     """A state-changing operation said no: undo it, answer 404 for an object that is not there,
     otherwise show the reason as a flash message."""

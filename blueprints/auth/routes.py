@@ -7,7 +7,7 @@ from flask_login import current_user
 from blueprints.auth import bp
 from blueprints.auth import sessions as web_sessions
 from blueprints.auth.forms import LoginForm, ResetRequestForm, SetPasswordForm
-from blueprints.common import home_url_for
+from blueprints.common import home_url_for, local_url
 from caas.core.errors import DomainError
 from caas.core.extensions import db, limiter
 from caas.tenancy import operations
@@ -144,7 +144,7 @@ def confirm_identity(default_next: str, base: str | None = None):
     if not current_user.is_authenticated:
         return redirect(default_next)
     form = ReauthForm()
-    target = web_sessions.safe_next(request.args.get("next"), default_next)
+    target = local_url(request.args.get("next"), default_next)
     if form.validate_on_submit():
         if web_sessions.confirm_password(current_user, form.password.data):
             return redirect(target)

@@ -2,15 +2,18 @@
 
 ``begin`` rotates the session at log-in: the old cookie's contents (its CSRF token included) are
 dropped and a new server-side session is opened. ``still_valid`` runs in the user loader on every
-request: the session must be open on the server, younger than SESSION_ABSOLUTE_SECONDS, and have
+request: the session must be open on the server, younger than PERMANENT_SESSION_LIFETIME, and have
 moved within SESSION_IDLE_SECONDS. ``finish`` ends it at log-out.
 """
 from __future__ import annotations
 
-from flask import current_app, request, session
+from functools import wraps
+
+from flask import current_app, request, session, url_for
 from flask_login import login_user, logout_user
 
-from caas.core import clock
+from blueprints.common import local_url, redirect_after_post
+from caas.core import clock, security
 from caas.core.extensions import db
 from caas.tenancy import sessions as user_sessions
 
@@ -34,8 +37,6 @@ def begin(user, *, password_changed: bool = False) -> None:
 
 def confirm_password(user, password: str) -> bool:
     """Re-authentication before a sensitive change: the password again, then it counts as recent."""
-    from caas.core import security
-
     if not security.verify_password(user.password_hash, password):
         return False
     session[AUTH_AT] = int(clock.now().timestamp())
@@ -51,44 +52,15 @@ def recent_login_required(view):
     """For views that change API keys, webhook secrets or bank details: a POST more than
     REAUTH_SECONDS after the password was last typed is sent to confirm it first (nothing is
     changed; the person submits again after confirming)."""
-    from functools import wraps
-
-    from flask import redirect, url_for
-
-    from blueprints.common import wants_partial
-
     @wraps(view)
     def wrapper(*args, **kwargs):
         if request.method == "POST" and not recently_authenticated():
-            back = safe_next(request.referrer, request.full_path.rstrip("?"))  # the page the form was on
+            back = local_url(request.referrer, request.full_path.rstrip("?"))  # the page the form was on
             # (the borrower portal's url_defaults add this client's slug)
             target = url_for("borrower.reauth" if request.blueprint == "borrower" else "auth.reauth", next=back)
-            if wants_partial():
-                return "", 204, {"HX-Redirect": target}
-            return redirect(target)
+            return redirect_after_post(target)
         return view(*args, **kwargs)
     return wrapper
-
-
-def _same_site(url: str | None) -> bool:
-    from urllib.parse import urlsplit
-
-    if not url:
-        return False
-    parts = urlsplit(url)
-    return parts.netloc in ("", request.host) and parts.path.startswith("/")
-
-
-def safe_next(url: str | None, default: str) -> str:
-    """Only a path on this site (never //evil.example or https://evil.example)."""
-    from urllib.parse import urlsplit
-
-    if not url or not _same_site(url):
-        return default
-    parts = urlsplit(url)
-    if parts.path.startswith("//"):
-        return default
-    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def still_valid(user) -> bool:

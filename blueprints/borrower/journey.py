@@ -13,7 +13,7 @@ from blueprints.auth.sessions import recent_login_required
 from blueprints.borrower import bp
 from blueprints.borrower.forms import (AcceptOfferForm, BankAccountForm, ConfirmForm, ConsentForm, DocumentForm,
                                      HardshipForm, IncomeForm, PayForm, ProfileForm, TermsForm)
-from blueprints.common import actor, redirect_after_post, render, wants_partial
+from blueprints.common import actor, local_url, redirect_after_post, render, wants_partial
 from blueprints.forms_util import apply_error
 from blueprints.pdf import statement_response
 from caas.core import clock
@@ -65,7 +65,7 @@ def profile():
         else:
             db.session.commit()
             flash("Your profile is saved.", "success")
-            return redirect(request.args.get("next") or url_for("borrower.home"))
+            return redirect(local_url(request.args.get("next"), url_for("borrower.home")))
     return render_template("borrower/profile.html", form=form, currency=g.client.default_currency), \
         (422 if form.errors else 200)
 
@@ -80,7 +80,7 @@ def consent_page():
         consents.grant(db.session, current_user.id, g.client.id, kinds, request.remote_addr)
         db.session.commit()
         flash("Thank you: your consents are recorded.", "success")
-        return redirect(request.args.get("next") or url_for("borrower.consent_page"))
+        return redirect(local_url(request.args.get("next"), url_for("borrower.consent_page")))
     texts = {kind: (version, text.format(client=g.client.display_name))
              for kind, (version, text) in consents.TEXTS.items()}
     return render_template("borrower/consents.html", form=form, texts=texts,
@@ -289,7 +289,7 @@ def bank_account():
         else:
             db.session.commit()
             flash("Your bank account is saved.", "success")
-            return redirect(request.args.get("next") or url_for("borrower.home"))
+            return redirect(local_url(request.args.get("next"), url_for("borrower.home")))
     return render_template("borrower/bank_account.html", form=form, currency=currency), (422 if form.errors else 200)
 
 

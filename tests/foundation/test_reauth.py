@@ -86,6 +86,19 @@ def test_the_way_back_stays_on_this_site(client, db):
     admin = factories.platform_admin(db)
     db.commit()
     login(client, admin.email, factories.PASSWORD)
-    for evil in ("https://evil.example/steal", "//evil.example/steal", "javascript:alert(1)"):
+    for evil in ("https://evil.example/steal", "//evil.example/steal", "/\\evil.example/steal", "javascript:alert(1)"):
         back = post_form(client, f"/reauth?next={evil}", {"password": factories.PASSWORD})
         assert back.headers["Location"] == "/admin/", evil
+
+
+def test_the_borrower_portals_next_links_stay_on_this_site_too(client, db):
+    c = factories.client(db)
+    borrower = factories.borrower(db, c)
+    db.commit()
+    base = f"/c/{c.slug}"
+    login(client, borrower.email, factories.PASSWORD, path=f"{base}/login")
+    consents = {"data_processing": "y", "credit_check": "y"}
+    away = post_form(client, f"{base}/consents?next=https://evil.example/x", consents, token_from=f"{base}/consents")
+    assert away.headers["Location"] == f"{base}/consents"
+    onward = post_form(client, f"{base}/consents?next={base}/apply", consents, token_from=f"{base}/consents")
+    assert onward.headers["Location"] == f"{base}/apply"
