@@ -33,3 +33,24 @@ def field_errors(html: str) -> dict[str, list[str]]:
     for field, message in re.findall(r'data-field-error="([^"]+)">([^<]*)<', html):
         errors.setdefault(field, []).append(message)
     return errors
+
+
+class LoopbackServer:
+    """A WSGI app served on 127.0.0.1 at a free port in a daemon thread: the base of the fake
+    provider servers (payment gateways, identity registry). Subclasses define ``_wsgi``."""
+
+    def __init__(self) -> None:
+        import threading
+
+        from werkzeug.serving import make_server
+
+        self.server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
+        self.port = self.server.server_port
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()

@@ -27,8 +27,9 @@ import uuid
 from collections import Counter
 from datetime import date
 
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
+
+from tests.helpers import LoopbackServer
 
 BASE_PATH = "/api/v2/biometrics/merchant/data/verification"
 ROUTES = {f"{BASE_PATH}/bvn": ("BVN", "number"), f"{BASE_PATH}/nin_wo_face": ("NIN", "number_nin")}
@@ -37,21 +38,13 @@ CODES = {"01": "Record not found. The ID data you entered does not exist or may 
          "03": "Insufficient wallet balance", "07": "Blocked/Watch listed"}
 
 
-class FakePrembly:
+class FakePrembly(LoopbackServer):
     def __init__(self, api_key: str, app_id: str):
         self.api_key, self.app_id = api_key, app_id
         self._lock = threading.Lock()
         self.reset()
-        self.server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
-        self.base_url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def start(self) -> "FakePrembly":
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
+        super().__init__()
+        self.base_url = f"http://127.0.0.1:{self.port}"
 
     def reset(self) -> None:
         with self._lock:

@@ -39,10 +39,10 @@ from decimal import Decimal
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlparse
 
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from caas.money import exponent
+from tests.helpers import LoopbackServer
 
 PREFIX = {"paystack": "paystack", "flutterwave_v3": "flutterwave", "stripe": "stripe"}
 
@@ -77,7 +77,7 @@ class Fault:
     remaining: int = 1
 
 
-class FakeGateways:
+class FakeGateways(LoopbackServer):
     def __init__(self, contracts: dict[str, Any], secrets: dict[str, str]):
         self.contracts = contracts
         self.secrets = secrets
@@ -86,18 +86,9 @@ class FakeGateways:
         self.routes: list[tuple[str, str, re.Pattern, Callable]] = []
         self._build_routes()
         self.reset()
-        self.server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
-        self.port = self.server.server_port
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        super().__init__()
 
-    # --- lifecycle and test controls -------------------------------------------------------------
-
-    def start(self) -> "FakeGateways":
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
+    # --- test controls ---------------------------------------------------------------------------
 
     def reset(self) -> None:
         with self._lock:
