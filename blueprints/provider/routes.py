@@ -38,10 +38,6 @@ def guard():
     return None
 
 
-def _now() -> datetime:
-    return clock.now()
-
-
 def _provider_id() -> uuid.UUID:
     return current_user.provider_id
 
@@ -55,7 +51,7 @@ def home():
     notices = db.session.scalars(select(ProviderNotification).where(ProviderNotification.provider_id == provider.id)
                                  .order_by(ProviderNotification.created_at.desc()).limit(10)).all()
     return render_template("provider/home.html", provider=provider, funds=funds, notices=notices,
-                           stats=bids.stats(db.session, provider.id, _now()),
+                           stats=bids.stats(db.session, provider.id, clock.now()),
                            criteria_count=len(criteria.active_for(db.session, provider.id)))
 
 
@@ -144,7 +140,7 @@ def _filters(form: FilterForm) -> board.Filters:
 def market():
     form = FilterForm(request.args)
     form.validate()
-    now = _now()
+    now = clock.now()
     active = criteria.active_for(db.session, _provider_id())
     try:
         rows, cursor = board.page(db.session, _provider_id(), _filters(form), now, after=request.args.get("after"),
@@ -165,8 +161,8 @@ def market_new():
     try:
         since = datetime.fromisoformat(session.get(SEEN_KEY, ""))
     except ValueError:
-        since = _now()
-    count = board.new_since(db.session, _provider_id(), since, _now())
+        since = clock.now()
+    count = board.new_since(db.session, _provider_id(), since, clock.now())
     return render_template("provider/_market_new.html", count=count, cap=board.NEW_CAP)
 
 
@@ -214,7 +210,7 @@ def listing_page(listing_id: uuid.UUID):
     figures = None
     if form.validate_on_submit():
         try:
-            bids.place(db.session, actor(), _provider_id(), listing.id, _bid_values(form, listing), _now())
+            bids.place(db.session, actor(), _provider_id(), listing.id, _bid_values(form, listing), clock.now())
         except DomainError as exc:
             db.session.rollback()
             apply_error(form, exc, {"fee_minor": "fee"})
@@ -224,8 +220,8 @@ def listing_page(listing_id: uuid.UUID):
             return redirect_after_post(url_for("provider.listing_page", listing_id=listing.id))
     funds = ledger.provider_funds(db.session, _provider_id(), listing.currency)
     return render_template("provider/listing.html", listing=listing, own=own, form=form, figures=figures,
-                           funds=funds, now=_now(),
-                           display=bids.display_status(own, _now()) if own else None), (422 if form.errors else 200)
+                           funds=funds, now=clock.now(),
+                           display=bids.display_status(own, clock.now()) if own else None), (422 if form.errors else 200)
 
 
 @bp.route("/market/<uuid:listing_id>/preview", methods=["POST"])
@@ -237,7 +233,7 @@ def bid_preview(listing_id: uuid.UUID):
     figures, error = None, None
     if form.validate():
         try:
-            figures = bids.price(listing, _bid_values(form, listing), _now())
+            figures = bids.price(listing, _bid_values(form, listing), clock.now())
         except DomainError as exc:
             error = exc.message
     else:
@@ -248,7 +244,7 @@ def bid_preview(listing_id: uuid.UUID):
 @bp.route("/bids/<uuid:bid_id>/withdraw", methods=["POST"])
 def bid_withdraw(bid_id: uuid.UUID):
     try:
-        bid = bids.withdraw(db.session, actor(), _provider_id(), bid_id, _now())
+        bid = bids.withdraw(db.session, actor(), _provider_id(), bid_id, clock.now())
     except DomainError as exc:
         refuse(exc)
         return redirect(request.referrer or url_for("provider.my_bids"))
@@ -262,7 +258,7 @@ def my_bids():
     status = request.args.get("status") or None
     if status is not None and status not in bids.DISPLAY:
         abort(404)
-    now = _now()
+    now = clock.now()
     rows = bids.my_bids(db.session, _provider_id(), status, now)
     return render_template("provider/bids.html", rows=rows, status=status, statuses=bids.DISPLAY, now=now,
                            stats=bids.stats(db.session, _provider_id(), now), display=bids.display_status)
