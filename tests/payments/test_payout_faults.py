@@ -17,17 +17,13 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
-import subprocess
-import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from rq import Queue, Worker
+from rq import Queue
 from rq.job import Job
-from rq.registry import StartedJobRegistry
 from sqlalchemy import text
 
 from caas.core import jobs, tenant
@@ -41,10 +37,10 @@ from caas.payments.routing import Router
 from tests import factories
 from tests.market.world import bid_input, lender, open_application
 from tests.payments.conftest import SECRETS
+from tests.worker_procs import WorkerProcesses, retry_abandoned_jobs as retry_abandoned, state_of, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
-ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "0123456781"
 PRINCIPAL = 250_000_00
 GATEWAY_TIMEOUT = 10.0  # the workers' read timeout at the fake: longer than any hang used here
@@ -66,82 +62,16 @@ def paystack_router(fake):
     gateway.close()
 
 
-class Workers:
+class Workers(WorkerProcesses):
     """`flask worker -q payouts` subprocesses with the test database and Redis, and the gateway
     configured through PAYMENT_GATEWAYS / PAYMENT_ROUTES as in production."""
 
     def __init__(self, app, fake, log_dir: Path):
-        cfg = app.config
-        self.env = {k: v for k, v in os.environ.items() if k not in ("APP_DATABASE_URL", "PAYMENT_GATEWAYS",
-                                                                      "PAYMENT_ROUTES")}
-        self.env.update(
-            CAAS_ENV="testing", FLASK_APP="app.py", PYTHONPATH=str(ROOT), LOG_LEVEL="WARNING",
-            DATABASE_URL=cfg["DATABASE_URL"], REDIS_URL=cfg["REDIS_URL"], RQ_QUEUE_PREFIX=cfg["RQ_QUEUE_PREFIX"],
-            DB_APP_ROLE=cfg["DB_APP_ROLE"], DB_APP_PASSWORD=cfg["DB_APP_PASSWORD"],
-            MAIL_DIR=cfg["MAIL_DIR"], UPLOAD_DIR=cfg["UPLOAD_DIR"],
+        super().__init__(app, log_dir, ("payouts",), drop_env=("PAYMENT_GATEWAYS", "PAYMENT_ROUTES"), extra_env=dict(
             PAYMENT_GATEWAYS=json.dumps({"paystack": {"secret_key": SECRETS["paystack"],
                                                       "base_url": fake.base_url("paystack"),
                                                       "timeout": GATEWAY_TIMEOUT}}),
-            PAYMENT_ROUTES=json.dumps({"NGN": ["paystack"]}))
-        self.log_dir = log_dir
-        self.live: list[subprocess.Popen] = []
-        self.started = 0
-        self.killed = 0
-
-    def start(self, *, burst: bool = False, wait: bool = True) -> subprocess.Popen:
-        self.started += 1
-        log = open(self.log_dir / f"worker-{self.started}.log", "wb")
-        command = [sys.executable, "-m", "flask", "worker", "-q", "payouts", "--no-cron",
-                   *(["--burst"] if burst else [])]
-        # Its own process group: RQ forks its scheduler from the worker that holds the scheduler
-        # lock, and a SIGKILL must take that child too, as when a container is killed.
-        proc = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        log.close()
-        self.live.append(proc)
-        if wait and not burst:
-            self.wait_registered(proc)
-        return proc
-
-    def wait_registered(self, proc: subprocess.Popen, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise AssertionError(f"worker exited with {proc.returncode}:\n{self.logs()}")
-            if any(w.pid == proc.pid for w in Worker.all(connection=jobs.connection())):
-                return
-            time.sleep(0.05)
-        raise AssertionError(f"worker {proc.pid} did not register:\n{self.logs()}")
-
-    def kill(self, proc: subprocess.Popen) -> None:
-        _signal_group(proc, signal.SIGKILL)
-        proc.wait(10)
-        self.live.remove(proc)
-        self.killed += 1
-
-    def stop_all(self) -> None:
-        for proc in self.live:
-            proc.send_signal(signal.SIGTERM)  # warm shutdown: the current job finishes
-        for proc in self.live:
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                pass
-            _signal_group(proc, signal.SIGKILL)  # what is left of it, its scheduler included
-            proc.wait(10)
-        self.live.clear()
-
-    def burst(self, timeout: float = 60) -> None:
-        proc = self.start(burst=True)
-        try:
-            proc.wait(timeout)
-        finally:
-            self.live.remove(proc)
-        assert proc.returncode == 0, self.logs()
-
-    def logs(self) -> str:
-        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}"
-                         for p in sorted(self.log_dir.glob("worker-*.log")))
+            PAYMENT_ROUTES=json.dumps({"NGN": ["paystack"]})))
 
 
 @pytest.fixture
@@ -200,62 +130,12 @@ def transfer_posts(fake) -> dict[str, int]:
     return counts
 
 
-def wait_for(predicate, timeout: float, what: str, step: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def queue() -> Queue:
     return jobs.queue("payouts")
 
 
 def retry_abandoned_jobs() -> int:
-    """What RQ does on its own once the job timeout of a dead worker's job has passed (a worker's
-    maintenance every 10 minutes), fast-forwarded: with no worker alive, every job still marked
-    started was abandoned; RQ retries it (scheduled after the job's retry interval), and here the
-    retries are moved to the queue at once. Jobs a worker had dequeued but not yet registered as
-    started (RQ's intermediate list) are put back too."""
-    q = queue()
-    assert not [w for w in Worker.all(queue=q) if w.pid and _alive(w.pid)], "workers still running"
-    started = set(StartedJobRegistry(queue=q).get_job_ids())
-    StartedJobRegistry(queue=q).cleanup(timestamp=time.time() + 24 * 3600)
-    moved = 0
-    for job_id in q.scheduled_job_registry.get_job_ids():
-        q.scheduled_job_registry.requeue(job_id)
-        moved += 1
-    for job_id in q.intermediate_queue.get_job_ids():
-        q.intermediate_queue.remove(job_id)
-        if job_id not in started and (job := q.fetch_job(job_id)) is not None:
-            q.enqueue_job(job)
-            moved += 1
-    return moved
-
-
-def _state(proc: subprocess.Popen) -> str | None:
-    for worker in Worker.all(connection=jobs.connection()):
-        if worker.pid == proc.pid:
-            return worker.get_state()
-    return None
-
-
-def _signal_group(proc: subprocess.Popen, sig: int) -> None:
-    try:
-        os.killpg(proc.pid, sig)
-    except ProcessLookupError:
-        pass
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+    return retry_abandoned(queue())
 
 
 def assert_paid_exactly_once(owner, fake, made: list[dict]) -> dict[str, dict]:
@@ -332,7 +212,7 @@ def test_workers_killed_between_the_gateway_call_and_the_commit_pay_every_payout
     kills = 0
     while kills < 4 and queue().count:
         time.sleep(rnd.uniform(0.1, 0.7))
-        busy = [proc for proc in pool if _state(proc) == "busy"]  # a worker in the middle of a payout
+        busy = [proc for proc in pool if state_of(proc) == "busy"]  # a worker in the middle of a payout
         if not busy:
             continue
         victim = rnd.choice(busy)
