@@ -1,4 +1,5 @@
-"""Run every benchmark (`python -m bench`) or one (`python -m bench NAME`).
+"""Run every benchmark (`python -m bench`) or one (`python -m bench NAME`); options after the
+names (`python -m bench load --duration 10`) go to each benchmark named.
 
 A benchmark is a module bench/NAME.py runnable as `python -m bench.NAME`. Each runs in its own
 process so one cannot skew another; the runner prints their output and a summary of the last lines.
@@ -17,9 +18,9 @@ def available() -> list[str]:
     return sorted(p.stem for p in HERE.glob("*.py") if not p.stem.startswith("_"))
 
 
-def run(name: str) -> dict | None:
+def run(name: str, options: list[str] | None = None) -> dict | None:
     print(f"== bench {name}", flush=True)
-    proc = subprocess.run([sys.executable, "-m", f"bench.{name}"], cwd=HERE.parent, text=True,
+    proc = subprocess.run([sys.executable, "-m", f"bench.{name}", *(options or [])], cwd=HERE.parent, text=True,
                           capture_output=True)
     sys.stdout.write(proc.stdout)
     if proc.returncode != 0:
@@ -31,12 +32,13 @@ def run(name: str) -> dict | None:
 
 
 def main(argv: list[str]) -> int:
-    names = argv or available()
+    first_option = next((i for i, arg in enumerate(argv) if arg.startswith("-")), len(argv))
+    names, options = argv[:first_option] or available(), argv[first_option:]
     unknown = [n for n in names if n not in available()]
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; available: {', '.join(available())}")
         return 2
-    results = {name: run(name) for name in names}
+    results = {name: run(name, options) for name in names}
     failed = [name for name, figures in results.items() if figures is None]
     print(json.dumps(results))
     return 1 if failed else 0
