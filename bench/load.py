@@ -636,6 +636,49 @@ def children(pid: int) -> list[int]:
     return sorted(found)
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int, *, waited_children: bool = False) -> float:
+    """User + system CPU of a process (and of its children it has reaped, for gunicorn's master
+    whose recycled workers are gone); 0.0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12]) + ((int(fields[13]) + int(fields[14])) if waited_children else 0)
+    return ticks / TICKS
+
+
+def postgres_backends(database: str) -> list[int]:
+    """The PostgreSQL backends serving ``database`` (their process titles name it)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+            except OSError:
+                continue
+            if title.startswith("postgres: ") and f" {database} " in title:
+                found.append(int(entry.name))
+    return found
+
+
+def cpu_snapshot(master: int, job_pids: list[int]) -> dict[str, dict[int, float]]:
+    """CPU seconds so far per process: gunicorn (master with its reaped workers, live workers),
+    this database's PostgreSQL backends, the job workers."""
+    return {"web": {master: cpu_seconds(master, waited_children=True),
+                    **{pid: cpu_seconds(pid) for pid in children(master)}},
+            "postgres": {pid: cpu_seconds(pid) for pid in postgres_backends(DATABASE)},
+            "jobs": {pid: cpu_seconds(pid) for pid in job_pids}}
+
+
+def cpu_used(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]) -> dict[str, float]:
+    """Seconds used between two snapshots per kind; a process new since ``before`` counts from 0."""
+    return {kind: round(sum(max(0.0, seconds - before[kind].get(pid, 0.0)) for pid, seconds in after[kind].items()), 2)
+            for kind in after}
+
+
 class MemorySampler(threading.Thread):
     """Peak RSS per process every second while the load runs (gunicorn recycles workers, so the
     web workers are looked up each time)."""
@@ -821,11 +864,13 @@ def main(argv: list[str]) -> int:
         drive(people, args.warm_up)
         sampler = MemorySampler(server.pid, {name: p.pid for name, p in job_procs.items()})
         sampler.start()
-        cpu_before = resource.getrusage(resource.RUSAGE_SELF)
+        job_pids = [p.pid for p in job_procs.values()]
+        cpu_before, server_before = resource.getrusage(resource.RUSAGE_SELF), cpu_snapshot(server.pid, job_pids)
         window_start = datetime.now(timezone.utc)
         recorder, seconds, tasks = drive(people, args.duration)
         window_end = datetime.now(timezone.utc)
-        cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+        cpu_after, server_cpu = resource.getrusage(resource.RUSAGE_SELF), cpu_used(server_before,
+                                                                                  cpu_snapshot(server.pid, job_pids))
         sampler.halt.set()
         sampler.join()
         drained = wait_for_queues(env["REDIS_URL"], args.drain)
@@ -840,6 +885,13 @@ def main(argv: list[str]) -> int:
     print(f"tasks run: {', '.join(f'{k} {v}' for k, v in sorted(tasks.items()))}; connections re-opened: "
           f"{recorder.reconnects}; the client threads used {client_cpu:.1f} CPU-seconds of the "
           f"{2 * seconds:.0f} the machine had")
+    served = rows["all"]["requests"] or 1
+    per_request_ms = 1000 * (server_cpu["web"] + server_cpu["postgres"]) / served
+    print(f"CPU in the window: gunicorn {server_cpu['web']} s, PostgreSQL ({DATABASE} backends) "
+          f"{server_cpu['postgres']} s, job workers {server_cpu['jobs']} s, the client {client_cpu:.1f} s; "
+          f"web + database {per_request_ms:.1f} CPU-ms per request, so {os.cpu_count()} otherwise idle CPUs "
+          f"would serve about {1000 * (os.cpu_count() or 2) / per_request_ms:.0f} req/s of this mix before "
+          f"the workers' and Redis's share (an estimate)")
     print(f"job lag, submission committed -> scored ({lag['applications']} applications submitted in the window, "
           f"{lag['unfinished']} not scored {drained:.0f} s after the load): p50 {lag['p50_s']} s, p95 {lag['p95_s']} s, "
           f"max {lag['max_s']} s")
@@ -879,6 +931,7 @@ def main(argv: list[str]) -> int:
                "job_lag_p50_s": lag["p50_s"], "job_lag_p95_s": lag["p95_s"], "job_lag_unfinished": lag["unfinished"],
                "web_rss_mb_max": round(max(web), 1) if web else None,
                "job_rss_mb_max": round(max(sampler.jobs.values()), 1) if sampler.jobs else None,
+               "cpu_ms_per_request": round(per_request_ms, 2),
                "workers": args.workers, "threads": args.threads, "clients": args.clients,
                "passed": all(c[3] == "PASS" for c in checks)}
     print(json.dumps(figures))
