@@ -113,6 +113,32 @@ def test_gate_lists_a_table_with_client_id_and_no_policy(owner):
             trans.rollback()
 
 
+def test_every_policy_reads_the_tenant_once_per_query(owner, db):
+    """No policy calls app_current_client() (or the other context functions) per row: each is an
+    InitPlan, ``(SELECT app_current_client())``. A per-row call made billing 3x slower."""
+    with owner.connect() as conn:
+        assert rls.policies_calling_per_row(conn) == []
+    plan = db.execute(text("EXPLAIN (VERBOSE) SELECT count(*) FROM loans")).scalars().all()  # as the app role
+    scan_filter = next(line for line in plan if "Filter:" in line)
+    assert "$0" in scan_filter and "app_current_client()" not in scan_filter
+    assert any("InitPlan" in line for line in plan)
+
+
+def test_policy_gate_finds_a_per_row_call_and_the_rewrite_fixes_it(owner):
+    with owner.connect() as conn:
+        with conn.begin() as trans:
+            conn.execute(text("CREATE TABLE gate_probe (id int, client_id uuid)"))
+            conn.execute(text("CREATE POLICY slow ON gate_probe USING (client_id = app_current_client()) "
+                              "WITH CHECK (client_id = app_current_client())"))
+            assert rls.policies_calling_per_row(conn) == ["gate_probe.slow"]
+            assert rls.rewrite_policies(conn, rls.initplan) == 1
+            assert rls.policies_calling_per_row(conn) == []
+            assert rls.rewrite_policies(conn, rls.initplan) == 0  # idempotent
+            assert rls.rewrite_policies(conn, rls.per_row) >= 1  # the downgrade puts the per-row form back
+            assert "gate_probe.slow" in rls.policies_calling_per_row(conn)
+            trans.rollback()
+
+
 def test_audit_log_refuses_update_and_delete_even_for_the_owner(owner):
     with owner.connect() as conn:
         with conn.begin() as trans:
