@@ -138,9 +138,18 @@ def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     def _db_down(exc):
         log.error("database unavailable", exc_info=exc)
-        db.session.rollback()
-        return render_error(503, "Service Unavailable",
-                            "We cannot reach our database right now. Please try again in a minute.")
+        try:
+            db.session.rollback()
+        except Exception:  # the connection is gone; the session is discarded at teardown anyway
+            pass
+        # This page must not need the database. A signed-in visitor would be loaded for the
+        # navigation bar and the portals' context processors (or, loaded already, refreshed after
+        # the rollback), and that failure inside the error handler was a 500. For this one answer
+        # the visitor is anonymous; their session cookie is not touched.
+        g._login_user = login_manager.anonymous_user()
+        response, status = render_error(503, "Service Unavailable",
+                                        "We cannot reach our database right now. Please try again in a minute.")
+        return response, status, {"Retry-After": "30"}
 
     @app.errorhandler(Exception)
     def _unexpected(exc):

@@ -53,4 +53,5 @@ def configure(json_lines: bool, level: str = "INFO") -> None:
     handler.addFilter(ContextFilter())
     handler.setFormatter(JsonFormatter() if json_lines else TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
-    root.setLevel(level)
+    # Upper case: LOG_LEVEL is shared with gunicorn, which is often given "info" or "warning".
+    root.setLevel(str(level).upper())

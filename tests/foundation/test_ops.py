@@ -64,6 +64,30 @@ def test_pages_show_a_friendly_503_when_the_database_is_down(broken_app):
     assert "Traceback" not in body and "psycopg" not in body and "OperationalError" not in body
 
 
+def test_a_signed_in_visitor_gets_the_503_page_too_when_the_database_is_down(broken_app):
+    """The error page must not load the signed-in user (the navigation bar, the portals' context
+    processors): that second database failure inside the error handler used to make it a 500."""
+    import uuid
+
+    from flask_login.utils import _create_identifier
+
+    headers = {"User-Agent": "fault-test"}
+    with broken_app.test_request_context(base_url="https://localhost", headers=headers,
+                                         environ_base={"REMOTE_ADDR": "127.0.0.1"}):
+        identifier = _create_identifier()  # Flask-Login's "strong" protection checks it
+    browser = broken_app.test_client()
+    with browser.session_transaction(base_url="https://localhost", headers=headers) as session:
+        session.update(_user_id=f"{uuid.uuid4()}:", _id=identifier, _fresh=True)
+    for path in ("/provider/market", "/admin/", "/c/demo/"):
+        response = browser.get(path, base_url="https://localhost", headers=headers)
+        assert response.status_code == 503, path
+        assert "cannot reach our database" in response.get_data(as_text=True)
+        assert response.headers["Retry-After"] == "30"
+    api = broken_app.test_client().get("/api/v1/applications", base_url="https://localhost",
+                                       headers={"Authorization": "Bearer caas_live_abcdefghijkl_" + "0" * 48})
+    assert api.status_code == 503 and api.get_json()["error"]["code"] == "service_unavailable"
+
+
 def test_unexpected_error_is_a_500_page_without_internals(client):
     response = get(client, "/_test/boom")
     body = response.get_data(as_text=True)
@@ -163,3 +187,23 @@ def test_logs_configure_once_without_import_side_effects():
     before = len(root.handlers)
     importlib.import_module("app")
     assert len(root.handlers) == before
+
+
+def test_logs_accept_a_lower_case_level_as_gunicorn_does():
+    """LOG_LEVEL is read by the app and by deploy/gunicorn.conf.py: "warning" must start both."""
+    from caas.core import logs
+
+    root = logging.getLogger()
+    ours = [h for h in root.handlers if getattr(h, "_caas", False)]
+    level = root.level
+    for handler in ours:
+        root.removeHandler(handler)
+    try:
+        logs.configure(False, "warning")
+        assert root.level == logging.WARNING
+    finally:
+        for handler in [h for h in root.handlers if getattr(h, "_caas", False)]:
+            root.removeHandler(handler)
+        for handler in ours:
+            root.addHandler(handler)
+        root.setLevel(level)
