@@ -461,10 +461,13 @@ def request(port: int, method: str, path: str, *, body: bytes | None = None,
         conn.close()
 
 
+SESSION_COOKIES = ("__Host-caas_session", "caas_session")  # config.SESSION_COOKIE_NAME, secure or not
+
+
 def session_cookie(set_cookies: list[str], current: str | None) -> str | None:
     for header in set_cookies:
         pair = header.split(";", 1)[0]
-        if pair.startswith("session="):
+        if pair.split("=", 1)[0] in SESSION_COOKIES:
             return pair
     return current
 
