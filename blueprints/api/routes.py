@@ -4,6 +4,7 @@ quota, and is counted for billing. Errors: {"error": {"code", "message", "field"
 from __future__ import annotations
 
 import base64
+import logging
 import re
 import time
 import uuid
@@ -14,6 +15,7 @@ from functools import wraps
 from flask import current_app, g, jsonify, request
 from sqlalchemy.exc import IntegrityError
 from limits import parse as parse_limit
+from limits.storage import MemoryStorage
 
 from blueprints.api import bp
 from caas.audit.operations import Actor
@@ -32,6 +34,7 @@ from caas.tenancy.models import Client, Role, User
 from caas.money import format_minor
 from caas.tenancy.tiers import effective_quotas
 
+log = logging.getLogger(__name__)
 PUBLIC = {"api.index", "api.openapi"}
 
 
@@ -50,13 +53,35 @@ def domain_error(exc: DomainError):
     return error(exc.status, exc.code, exc.message, exc.field, getattr(exc, "fields", None))
 
 
+_MEMORY_QUOTAS: dict[type, object] = {}
+
+
+def _in_memory(strategy):
+    """The same rate-limiting strategy on this process's memory (one per process, kept)."""
+    kind = type(strategy)
+    if kind not in _MEMORY_QUOTAS:
+        _MEMORY_QUOTAS[kind] = kind(MemoryStorage())
+    return _MEMORY_QUOTAS[kind]
+
+
 def _rate_limited():
     """The client's API quota per hour, per key, counted in Redis by Flask-Limiter's limiter."""
     client = db.session.get(Client, g.principal.client_id)
     item = parse_limit(f"{effective_quotas(client).api_calls_per_hour}/hour")
     key = ("api", str(g.principal.key_id))
     strategy = limiter.limiter
-    if strategy is None or strategy.hit(item, *key):
+    if strategy is None:
+        return None
+    try:
+        allowed = strategy.hit(item, *key)
+    except Exception as exc:
+        # Redis, which holds the counters, is down: count in this process's memory until it is
+        # back (as Flask-Limiter does for the log-in throttle) rather than fail every API call.
+        log.warning("API quota counter unavailable; counting in memory",
+                    extra={"error": f"{type(exc).__name__}: {exc}"[:200]})
+        strategy = _in_memory(strategy)
+        allowed = strategy.hit(item, *key)
+    if allowed:
         return None
     reset_at, _ = strategy.get_window_stats(item, *key)
     retry_after = max(1, int(reset_at - time.time()))
