@@ -25,6 +25,7 @@ from caas.events.models import OutboxKind, OutboxMessage
 log = logging.getLogger(__name__)
 
 _PENDING = "caas_outbox_pending"
+_MARKS = "caas_outbox_savepoint_marks"  # per open SAVEPOINT: how many jobs were pending when it began
 JOB_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
 DISPATCH_EVENT = "caas.events.jobs.dispatch_event"
 BATCH = 1000  # jobs per Redis round trip (one MULTI/EXEC) after a commit or in the relay
@@ -164,12 +165,28 @@ def relay(bind: Engine | Connection, *, limit: int = 200, min_age_seconds: int =
 
 
 def install(session_class=Session) -> None:
-    """After commit, push what the transaction wrote; after rollback, forget it."""
+    """After commit, push what the transaction wrote; after rollback, forget it.
+
+    SQLAlchemy fires ``after_commit`` and ``after_soft_rollback`` for a SAVEPOINT too
+    (``begin_nested``). Releasing one commits nothing, so it pushes nothing: pushing then would
+    either send jobs whose rows other connections cannot see yet (lost until the relay) or send
+    them before the commit. Rolling one back forgets only the jobs written inside it.
+    """
     if getattr(install, "_done", False):
         return
 
+    @event.listens_for(session_class, "after_transaction_create")
+    def _savepoint_begins(session, transaction):  # noqa: ANN001
+        if transaction.nested:
+            session.info.setdefault(_MARKS, {})[id(transaction)] = len(session.info.get(_PENDING, ()))
+
     @event.listens_for(session_class, "after_commit")
     def _after_commit(session):  # noqa: ANN001
+        savepoint = session.get_nested_transaction()
+        if savepoint is not None:  # a SAVEPOINT released: its jobs wait for the real commit
+            session.info.get(_MARKS, {}).pop(id(savepoint), None)
+            return
+        session.info.pop(_MARKS, None)
         ids = session.info.pop(_PENDING, None)
         if not ids:
             return
@@ -180,6 +197,11 @@ def install(session_class=Session) -> None:
 
     @event.listens_for(session_class, "after_soft_rollback")
     def _after_rollback(session, previous_transaction):  # noqa: ANN001
-        session.info.pop(_PENDING, None)
+        mark = session.info.get(_MARKS, {}).pop(id(previous_transaction), None)
+        if previous_transaction.nested and mark is not None:
+            del session.info.get(_PENDING, [])[mark:]  # only what the savepoint wrote
+        else:
+            session.info.pop(_PENDING, None)
+            session.info.pop(_MARKS, None)
 
     install._done = True  # type: ignore[attr-defined]

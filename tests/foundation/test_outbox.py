@@ -138,3 +138,28 @@ def test_unknown_queue_or_bad_job_id_is_refused_before_commit(db):
 def test_queue_names_match_the_design():
     assert jobs.QUEUES == ("scoring", "payouts", "billing", "events", "default")
     assert isinstance(jobs.queue("payouts"), Queue)
+
+
+def test_a_savepoint_neither_sends_the_transactions_jobs_early_nor_forgets_them(db, redis_conn):
+    """SQLAlchemy fires after_commit / after_soft_rollback for a SAVEPOINT too (``begin_nested``):
+    releasing one sends nothing yet, rolling one back forgets only the jobs written inside it, and
+    the commit sends the rest. (Before this, a released savepoint sent the pending jobs before the
+    commit, which another connection could not see, so they waited for the relay: every webhook
+    delivery of an event that also notifies people.)"""
+    c = factories.client(db)
+    with tenant.tenant_scope(c.id, db):
+        before = outbox.enqueue_job(db, PING, queue="scoring", args=["before"], job_id=f"before-{c.id}")
+        with db.begin_nested():
+            inside = outbox.enqueue_job(db, PING, queue="scoring", args=["inside"], job_id=f"inside-{c.id}")
+        assert queued_ids("scoring") == []  # released, not committed: nothing in Redis
+        try:
+            with db.begin_nested():
+                outbox.enqueue_job(db, PING, queue="scoring", args=["undone"], job_id=f"undone-{c.id}")
+                raise RuntimeError("the savepoint rolls back")
+        except RuntimeError:
+            pass
+        after = outbox.enqueue_job(db, PING, queue="scoring", args=["after"], job_id=f"after-{c.id}")
+        assert queued_ids("scoring") == []
+        db.commit()
+    assert sorted(queued_ids("scoring")) == sorted(m.job_id for m in (before, inside, after))
+    assert not Job.exists(f"undone-{c.id}", connection=redis_conn)
