@@ -20,7 +20,8 @@ Behaviour the tests rely on:
   too) and replayed; the same key with other parameters is an ``idempotency_error``;
 - faults, matched on method and path suffix: ``fail(gateway, method, path, status=…,
   when="before"|"after")`` answers an error before or after executing; ``hang(gateway, method,
-  path, seconds)`` executes and then answers too late;
+  path, seconds)`` executes and then answers too late; ``stall(...)`` answers too late (a 504)
+  without executing;
 - ``outcome[account_number]`` sets the status a new transfer gets; ``set_status`` changes it later.
 """
 from __future__ import annotations
@@ -72,7 +73,8 @@ class Fault:
     method: str
     path: str
     status: int = 500
-    when: str = "before"  # before: nothing executed; after: executed, then the error; hang: executed, late
+    when: str = "before"  # before: nothing executed; after: executed, then the error; hang: executed, late;
+    # stall: nothing executed, late
     seconds: float = 0.0
     remaining: int = 1
 
@@ -111,6 +113,11 @@ class FakeGateways(LoopbackServer):
 
     def hang(self, gateway: str, method: str, path: str, seconds: float, *, times: int = 1) -> None:
         self.faults.append(Fault(gateway, method, path, when="hang", seconds=seconds, remaining=times))
+
+    def stall(self, gateway: str, method: str, path: str, seconds: float, *, times: int = 1) -> None:
+        """Hold the request and then answer 504 without executing it: a request lost inside the
+        gateway, which the caller (timing out first) cannot tell from a ``hang``."""
+        self.faults.append(Fault(gateway, method, path, status=504, when="stall", seconds=seconds, remaining=times))
 
     def set_status(self, gateway: str, reference: str, status: str) -> None:
         self._check_status(gateway, status)
@@ -206,6 +213,9 @@ class FakeGateways(LoopbackServer):
         if request.headers.get("Authorization") != f"Bearer {self.secrets[gateway]}":
             return self._json(401, self._error(gateway, "Invalid key"))(environ, start_response)
         fault = self._take_fault(gateway, request.method, request.path)
+        if fault and fault.when == "stall":
+            time.sleep(fault.seconds)
+            return self._json(fault.status, self._error(gateway, "fake: gateway timeout"))(environ, start_response)
         if fault and fault.when == "before":
             return self._json(fault.status, self._error(gateway, "fake: injected failure"))(environ, start_response)
         response = handler(request, body, **match.groupdict())
