@@ -20,7 +20,8 @@ from sqlalchemy import create_engine, text
 
 from caas.demo import PASSWORD
 from tests import factories
-from tests.faults.processes import Gunicorn, PostgresCluster, RedisServer, app_env, flask, wait_until
+from tests.faults.processes import Gunicorn, PostgresCluster, RedisServer, app_env, flask
+from tests.worker_procs import wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -155,11 +156,11 @@ def test_postgresql_restarted_under_load_answers_503_then_recovers_without_resta
 
     load = Load(calls).start()
     try:
-        wait_until(lambda: all(load.seen("before", name, 200) for name in calls), 60, "load before the outage")
+        wait_for(lambda: all(load.seen("before", name, 200) for name in calls), 60, "load before the outage")
         load.phase = "stopping"
         cluster.stop("fast")  # open sessions are terminated, in-flight transactions rolled back
         load.phase = "down"
-        wait_until(lambda: all(load.seen("down", name, 503) for name in calls), 60, "503s during the outage")
+        wait_for(lambda: all(load.seen("down", name, 503) for name in calls), 60, "503s during the outage")
 
         # A write during the outage is refused with 503 and made, once, when retried afterwards.
         body = factories.application_body(applicant=factories.applicant(email="outage@borrower.example.com"))
@@ -169,7 +170,7 @@ def test_postgresql_restarted_under_load_answers_503_then_recovers_without_resta
         load.phase = "starting"
         cluster.start()
         load.phase = "after"
-        wait_until(lambda: all(load.seen("after", name, 200) for name in calls), 60, "recovery after the restart")
+        wait_for(lambda: all(load.seen("after", name, 200) for name in calls), 60, "recovery after the restart")
     finally:
         load.stop()
 
