@@ -12,6 +12,7 @@ import config as config_module
 from blueprints import headers
 from caas.core import jobs, logs, metrics, security, tenant
 from caas.events import mail, webhooks
+from caas.tenancy import two_factor
 from caas.core.extensions import csrf, db, htmx, limiter, login_manager, migrate
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
                    sender=app.config["MAIL_SENDER"], smtp_host=app.config["SMTP_HOST"],
                    smtp_port=app.config["SMTP_PORT"])
     webhooks.configure(app.config.get("WEBHOOK_ENCRYPTION_KEY") or app.config["SECRET_KEY"])
+    two_factor.configure(app.config.get("TOTP_ENCRYPTION_KEY") or app.config["SECRET_KEY"])
 
     register_extensions(app)
     register_blueprints(app)

@@ -92,6 +92,10 @@ class Config:
 
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")  # per client IP, every attempt
     ACCOUNT_LOGIN_RATE_LIMIT = os.environ.get("ACCOUNT_LOGIN_RATE_LIMIT", "5 per minute;20 per hour")  # failed, per account
+    # Codes typed at the second log-in step (TOTP or recovery), failed ones, per account being logged in.
+    TWO_FACTOR_RATE_LIMIT = os.environ.get("TWO_FACTOR_RATE_LIMIT", "5 per minute;20 per hour")
+    # How long the step between the password and the code may take (seconds).
+    TWO_FACTOR_PENDING_SECONDS = int(os.environ.get("TWO_FACTOR_PENDING_SECONDS", "300"))
     RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "caas-rl")
     RATELIMIT_HEADERS_ENABLED = True
     # If Redis is down, keep throttling in memory rather than failing every log-in with a 500.
@@ -146,6 +150,7 @@ class Config:
     SMS_BACKEND = os.environ.get("SMS_BACKEND", "sandbox")  # caas.events.sms.GATEWAYS
     NOTIFICATION_POLL_SECONDS = int(os.environ.get("NOTIFICATION_POLL_SECONDS", "30"))  # the nav's unread badge
     WEBHOOK_ENCRYPTION_KEY = os.environ.get("WEBHOOK_ENCRYPTION_KEY", "")
+    TOTP_ENCRYPTION_KEY = os.environ.get("TOTP_ENCRYPTION_KEY", "")  # two-factor secrets; SECRET_KEY if unset
     ALLOW_HTTP_WEBHOOKS = _bool("ALLOW_HTTP_WEBHOOKS", False)
     # Webhook targets on private, loopback or link-local addresses (SSRF): refused in production.
     ALLOW_PRIVATE_WEBHOOK_TARGETS = _bool("ALLOW_PRIVATE_WEBHOOK_TARGETS", False)
@@ -192,6 +197,7 @@ class TestingConfig(Config):
     ARGON2_MEMORY_COST = 8 * 1024
     LOGIN_RATE_LIMIT = "1000 per minute"
     ACCOUNT_LOGIN_RATE_LIMIT = "1000 per minute"
+    TWO_FACTOR_RATE_LIMIT = "1000 per minute"
     LOG_JSON = False
 
 

@@ -52,6 +52,16 @@ def demo_seed_command() -> None:
     _load_demo()
 
 
+@demo_group.command("code")
+def demo_code_command() -> None:
+    """The demo admins' current two-factor code (their authenticator app, for local use)."""
+    import pyotp
+
+    from caas import demo
+
+    click.echo(pyotp.TOTP(demo.TOTP_SECRET).now())
+
+
 @click.command("worker")
 @click.option("--queue", "-q", "queues", multiple=True, help="Queues to listen on (default: all).")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")

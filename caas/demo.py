@@ -4,12 +4,15 @@ from __future__ import annotations
 from sqlalchemy import select, text
 
 from caas.audit.operations import Actor
-from caas.core import tenant
+from caas.core import clock, tenant
 from caas.core.extensions import db
-from caas.tenancy import operations
+from caas.tenancy import operations, two_factor
 from caas.tenancy.models import Provider, Role, User
 
 PASSWORD = "demo-password-2026"
+# The demo admins' two-factor secret (admins must have two-factor): add it to an authenticator app,
+# or print the current code with `flask demo code`. The run command prints it too.
+TOTP_SECRET = "CAASDEMOTOTPSECRETLOCALDEVONLY22"
 LOGINS = [
     ("platform admin", "admin@caas.example.com", "/login"),
     ("client admin", "admin@demolend.example.com", "/login"),
@@ -34,8 +37,9 @@ def load() -> int:
     actor = Actor.system("demo")
     created = 0
     if not _staff_exists("admin@caas.example.com"):
-        operations.create_user(session, role=Role.platform_admin, email="admin@caas.example.com",
-                               full_name="Pat Platform", password=PASSWORD)
+        admin = operations.create_user(session, role=Role.platform_admin, email="admin@caas.example.com",
+                                       full_name="Pat Platform", password=PASSWORD)
+        two_factor.enable_with_secret(session, actor, admin, TOTP_SECRET, clock.now())
         created += 1
     client = operations.get_client_by_slug(session, "demo")
     if client is None:
@@ -45,8 +49,9 @@ def load() -> int:
         created += 1
     with tenant.tenant_scope(client.id, session):
         if not _staff_exists("admin@demolend.example.com"):
-            operations.create_user(session, role=Role.client_admin, email="admin@demolend.example.com",
-                                   full_name="Chidi Client", password=PASSWORD, client_id=client.id)
+            admin = operations.create_user(session, role=Role.client_admin, email="admin@demolend.example.com",
+                                           full_name="Chidi Client", password=PASSWORD, client_id=client.id)
+            two_factor.enable_with_secret(session, actor, admin, TOTP_SECRET, clock.now())
             created += 1
         borrower = session.scalar(select(User).where(User.email == "ada@borrower.example.com"))
         if borrower is None:

@@ -4,6 +4,7 @@ from caas.events.models import OutboxMessage, WebhookEndpoint  # noqa: F401
 from caas.tenancy.models import (ApiKey, Client, CreditPolicy, Invitation, Provider,  # noqa: F401
                                  ProviderAccess, User)
 from caas.tenancy.sessions import UserSession  # noqa: F401
+from caas.tenancy.two_factor import TwoFactor  # noqa: F401
 from caas.credit.models import (Application, ApplicationEvent, BorrowerProfile, Consent, CreditDecision,  # noqa: F401
                                 Document, IdempotentResponse, Notification, ReferralReview, ScoringModel)
 from caas.credit.identity.models import IdentityVerification  # noqa: F401

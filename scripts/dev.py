@@ -60,13 +60,15 @@ def main() -> int:
                           "--access-logfile", "-", "app:create_app()"], cwd=ROOT, env=env),
         subprocess.Popen([str(BIN / "flask"), "worker"], cwd=ROOT, env=env),
     ]
-    from caas.demo import LOGINS, PASSWORD  # noqa: E402  (after set-up, so imports see the venv)
+    from caas.demo import LOGINS, PASSWORD, TOTP_SECRET  # noqa: E402  (after set-up, so imports see the venv)
 
     url = f"http://localhost:{args.port}"
     print(f"\nCaaS is running at {url}  (Ctrl-C stops the app, the worker and embedded services)")
     print(f"Demo logins (password for all: {PASSWORD}):")
     for role, email, path in LOGINS:
         print(f"  {role:<15} {email:<34} {url}{path}")
+    print(f"The admins also need a two-factor code: add the key {TOTP_SECRET} to an authenticator app,\n"
+          "or run `CAAS_ENV=development .venv/bin/flask demo code` for the current one.")
     print()
 
     stopping = False

@@ -3,13 +3,19 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from contextlib import nullcontext
 
+from caas import demo
 from caas.audit.operations import Actor
-from caas.core import tenant
-from caas.tenancy import operations
+from caas.core import clock, tenant
+from caas.tenancy import operations, two_factor
 from caas.tenancy.models import Client, Provider, Role, User
 
 PASSWORD = "correct-horse-battery"
+# Admins must have two-factor: every admin made here is enrolled with this secret (the demo's, so
+# one authenticator serves both), and the login helpers (tests/helpers.py, tests/browser/helpers.py)
+# type its current code at the second step. Other roles get it with ``two_factor=True``.
+TOTP_SECRET = demo.TOTP_SECRET
 _seq = itertools.count(1)
 SYSTEM = Actor.system("test")
 
@@ -32,16 +38,18 @@ def provider(session, **overrides) -> Provider:
 
 
 def user(session, role: Role, *, client: Client | None = None, provider: Provider | None = None,
-         email: str | None = None, password: str = PASSWORD, full_name: str | None = None) -> User:
+         email: str | None = None, password: str = PASSWORD, full_name: str | None = None,
+         two_factor_on: bool | None = None) -> User:
+    """``two_factor_on``: enrolled with TOTP_SECRET (by default, the roles that require it)."""
     n = next(_seq)
     email = email or f"{role.value}-{n}-{uuid.uuid4().hex[:6]}@example.com"
     kwargs = dict(role=role, email=email, full_name=full_name or f"{role.value.title()} {n}", password=password,
                   client_id=client.id if client else None, provider_id=provider.id if provider else None)
-    if client is not None:
-        with tenant.tenant_scope(client.id, session):
-            made = operations.create_user(session, **kwargs)
-    else:
+    enrol = role in two_factor.REQUIRED_FOR if two_factor_on is None else two_factor_on
+    with tenant.tenant_scope(client.id, session) if client is not None else nullcontext():
         made = operations.create_user(session, **kwargs)
+        if enrol:
+            two_factor.enable_with_secret(session, SYSTEM, made, TOTP_SECRET, clock.now())
     return made
 
 

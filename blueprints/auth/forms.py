@@ -30,3 +30,8 @@ class ResetRequestForm(FlaskForm):
 
 class ReauthForm(FlaskForm):
     password = PasswordField("Your password", validators=[DataRequired(), Length(max=128)])
+
+
+class CodeForm(FlaskForm):
+    code = StringField("Code", validators=[DataRequired(message="Enter the code."), Length(max=40)],
+                       render_kw={"autocomplete": "one-time-code", "autocapitalize": "none", "spellcheck": "false"})

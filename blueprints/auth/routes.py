@@ -1,4 +1,5 @@
-"""Staff log in (platform admins, client admins, provider users) and log out for everyone."""
+"""Staff log in (platform admins, client admins, provider users), with its second factor, and log
+out for everyone."""
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, url_for
@@ -6,6 +7,7 @@ from flask_login import current_user
 
 from blueprints.auth import bp
 from blueprints.auth import sessions as web_sessions
+from blueprints.auth import two_factor as web_two_factor
 from blueprints.auth.forms import LoginForm, ResetRequestForm, SetPasswordForm
 from blueprints.common import home_url_for, local_url
 from caas.core.errors import DomainError
@@ -64,10 +66,51 @@ def login():
             db.session.rollback()
             form.password.errors.append(WRONG_CREDENTIALS)
         else:
-            web_sessions.begin(user)  # a fresh session at login: nothing from before carries over
+            # a fresh session at login (nothing from before carries over), after the second factor
+            response = web_two_factor.after_password(user, home_url_for(user))
             db.session.commit()
-            return redirect(home_url_for(user))
+            return response
     return render_template("auth/login.html", form=form), 200 if not form.errors else 422
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@web_two_factor.throttled_code
+def two_factor_code():
+    return web_two_factor.code_step()
+
+
+@bp.route("/login/two-factor", methods=["GET", "POST"])
+@web_two_factor.throttled_code
+def two_factor_enrol():
+    return web_two_factor.enrol_step()
+
+
+@bp.route("/account/two-factor")
+def two_factor_settings():
+    return web_two_factor.staff_only() or web_two_factor.settings_page()
+
+
+@bp.route("/account/two-factor/setup", methods=["POST"])
+def two_factor_setup():
+    return web_two_factor.staff_only() or web_two_factor.settings_action("setup")
+
+
+@bp.route("/account/two-factor/enable", methods=["POST"])
+@web_two_factor.throttled_code
+def two_factor_enable():
+    return web_two_factor.staff_only() or web_two_factor.settings_action("enable")
+
+
+@bp.route("/account/two-factor/disable", methods=["POST"])
+@web_two_factor.throttled_code
+def two_factor_disable():
+    return web_two_factor.staff_only() or web_two_factor.settings_action("disable")
+
+
+@bp.route("/account/two-factor/recovery-codes", methods=["POST"])
+@web_sessions.recent_login_required
+def two_factor_recovery_codes():
+    return web_two_factor.staff_only() or web_two_factor.settings_action("recovery")
 
 
 @bp.route("/logout", methods=["POST"])
@@ -98,10 +141,11 @@ def accept_invitation(token: str):
             db.session.rollback()
             form.password.errors.append(exc.message)
         else:
-            web_sessions.begin(user, password_changed=True)  # every other session of the account ends
+            # every other session of the account ends; the second factor (or an admin's enrolment) follows
+            response = web_two_factor.after_password(user, home_url_for(user), password_changed=True)
             db.session.commit()
             flash("Your password is set. Welcome to CaaS.", "success")
-            return redirect(home_url_for(user))
+            return response
     return render_template("auth/accept_invitation.html", form=form, user=invitation.user,
                            purpose=invitation.purpose), (422 if form.errors else 200)
 

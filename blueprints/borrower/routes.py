@@ -4,6 +4,7 @@ from flask import abort, current_app, flash, g, redirect, render_template, reque
 from flask_login import current_user
 
 from blueprints.auth import sessions as web_sessions
+from blueprints.auth import two_factor as web_two_factor
 from blueprints.auth.forms import LoginForm, SignupForm
 from blueprints.borrower.forms import ConfirmForm
 from blueprints.auth.routes import WRONG_CREDENTIALS, login_limit, throttled_login
@@ -15,7 +16,7 @@ from caas.tenancy import operations
 from caas.tenancy.models import Role
 
 PUBLIC = {"borrower.login", "borrower.signup", "borrower.logo", "borrower.reset_request", "borrower.reset_password",
-          "borrower.verify_email"}
+          "borrower.verify_email", "borrower.two_factor_code"}
 
 
 @bp.url_value_preprocessor
@@ -80,10 +81,44 @@ def login():
             db.session.rollback()
             form.password.errors.append(WRONG_CREDENTIALS)
         else:
-            web_sessions.begin(user)
+            response = web_two_factor.after_password(user, url_for("borrower.home"))
             db.session.commit()
-            return redirect(url_for("borrower.home"))
+            return response
     return render_template("borrower/login.html", form=form), 200 if not form.errors else 422
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@web_two_factor.throttled_code
+def two_factor_code():
+    return web_two_factor.code_step(g.client)
+
+
+@bp.route("/account/two-factor")
+def two_factor_settings():
+    return web_two_factor.settings_page()
+
+
+@bp.route("/account/two-factor/setup", methods=["POST"])
+def two_factor_setup():
+    return web_two_factor.settings_action("setup")
+
+
+@bp.route("/account/two-factor/enable", methods=["POST"])
+@web_two_factor.throttled_code
+def two_factor_enable():
+    return web_two_factor.settings_action("enable")
+
+
+@bp.route("/account/two-factor/disable", methods=["POST"])
+@web_two_factor.throttled_code
+def two_factor_disable():
+    return web_two_factor.settings_action("disable")
+
+
+@bp.route("/account/two-factor/recovery-codes", methods=["POST"])
+@web_sessions.recent_login_required
+def two_factor_recovery_codes():
+    return web_two_factor.settings_action("recovery")
 
 
 @bp.route("/signup", methods=["GET", "POST"])

@@ -1,23 +1,21 @@
 """Webhook endpoints: configuration here; signed delivery comes with the webhooks issue.
 
-The signing secret must be readable to sign deliveries, so it is stored encrypted (Fernet, key
-derived from WEBHOOK_ENCRYPTION_KEY or SECRET_KEY) and shown to the client admin once.
+The signing secret must be readable to sign deliveries, so it is stored encrypted (caas.core.secretbox:
+Fernet, key derived from WEBHOOK_ENCRYPTION_KEY or SECRET_KEY) and shown to the client admin once.
 """
 from __future__ import annotations
 
-import base64
-import hashlib
 import secrets
 import uuid
 from urllib.parse import urlparse
 
-from cryptography.fernet import Fernet
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caas.audit.operations import Actor, record
 from caas.core import tenant
 from caas.core.errors import DomainError, NotFound
+from caas.core.secretbox import SecretBox
 from caas.events.models import WebhookEndpoint
 
 EVENT_TYPES = (
@@ -28,23 +26,8 @@ EVENT_TYPES = (
     "credit.loan.closed", "billing.invoice.issued",
 )
 
-_fernet: Fernet | None = None
-
-
-def configure(key_material: str) -> None:
-    global _fernet
-    digest = hashlib.sha256(("caas-webhook-secrets:" + key_material).encode()).digest()
-    _fernet = Fernet(base64.urlsafe_b64encode(digest))
-
-
-def encrypt(secret: str) -> str:
-    assert _fernet is not None, "webhooks.configure() was not called"
-    return _fernet.encrypt(secret.encode()).decode()
-
-
-def decrypt(ciphertext: str) -> str:
-    assert _fernet is not None, "webhooks.configure() was not called"
-    return _fernet.decrypt(ciphertext.encode()).decode()
+_box = SecretBox("caas-webhook-secrets")
+configure, encrypt, decrypt = _box.configure, _box.encrypt, _box.decrypt
 
 
 def _validate_url(url: str, allow_http: bool) -> str:

@@ -8,7 +8,7 @@ from caas.events import mail
 from caas.events.models import OutboxMessage
 from caas.tenancy.models import Client, CreditPolicy, Invitation, Role, Tier, User
 from tests import factories
-from tests.helpers import BASE, field_errors, get, login, post_form
+from tests.helpers import BASE, enrol, field_errors, get, login, post_form
 
 HX = {"HX-Request": "true"}
 IDENTITY = {"legal_name": "Kobo Credit Ltd", "display_name": "Kobo Credit", "slug": "kobo", "country": "NG",
@@ -73,7 +73,10 @@ def test_invitation_is_mailed_and_sets_the_password_once(app, db, client):
     short = post_form(client, path, {"password": "short", "confirm": "short"})
     assert field_errors(short.get_data(as_text=True)) == {"password": ["Use between 12 and 128 characters."]}
     accepted = post_form(client, path, {"password": "a-brand-new-password", "confirm": "a-brand-new-password"})
-    assert accepted.status_code == 302 and accepted.headers["Location"] == "/admin/"
+    assert accepted.status_code == 302 and accepted.headers["Location"] == "/login/two-factor"  # an admin enrols first
+    assert get(client, "/admin/").status_code == 302
+    _, enrolled, codes = enrol(client)
+    assert enrolled.status_code == 200 and len(codes) == 10
     assert get(client, "/admin/").status_code == 200
     again = get(client, path)
     assert again.status_code == 410 and "already been used" in again.get_data(as_text=True)

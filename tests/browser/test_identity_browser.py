@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from caas import demo
+from tests.browser import helpers
 from tests.browser.test_borrower_journey_browser import consent_and_review
 from caas.core import worker
 from caas.core.extensions import db
@@ -23,10 +24,7 @@ def demo_client(live_app, live_server):
 
 
 def log_in(page, url: str, email: str) -> None:
-    page.goto(url)
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(demo.PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    helpers.log_in(page, url, email, demo.PASSWORD)
 
 
 def test_policy_on_and_a_mismatched_bvn_is_referred_with_the_reason(browser, live_app, live_server, demo_client):

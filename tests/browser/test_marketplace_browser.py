@@ -11,6 +11,7 @@ import pytest
 from caas import demo
 from caas.core.extensions import db
 from tests import factories
+from tests.browser.helpers import log_in
 from tests.market.world import open_application
 
 pytestmark = pytest.mark.browser
@@ -36,10 +37,7 @@ def market(live_app, live_server):
 
 
 def login(page, base, email, password=demo.PASSWORD, path="/login"):
-    page.goto(base + path)
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, base + path, email, password)
 
 
 def bid(page, base, rate: str, fee: str):

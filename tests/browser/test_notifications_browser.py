@@ -13,6 +13,7 @@ from caas.core.extensions import db
 from caas.credit import notifications
 from caas.market.models import ProviderNotification
 from tests import factories
+from tests.browser import helpers
 
 pytestmark = pytest.mark.browser
 
@@ -49,10 +50,7 @@ def people(live_app, live_server):
 
 
 def log_in(page, url: str, email: str) -> None:
-    page.goto(url)
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(factories.PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    helpers.log_in(page, url, email, factories.PASSWORD)
 
 
 def test_a_borrower_sees_the_badge_opens_the_centre_and_marks_all_read(page, live_app, live_server, people):

@@ -12,8 +12,8 @@ import pytest
 from caas.core import worker
 from caas.core.extensions import db
 from caas.events import mail
-from caas.tenancy import operations
-from caas.tenancy.models import Role
+from tests import factories
+from tests.browser.helpers import enrol, log_in
 
 pytestmark = pytest.mark.browser
 PASSWORD = "platform-admin-password"
@@ -22,8 +22,8 @@ PASSWORD = "platform-admin-password"
 @pytest.fixture(scope="module")
 def platform_admin(live_app, live_server):
     with live_app.app_context():
-        operations.create_user(db.session, role=Role.platform_admin, email="pat@platform.example.com",
-                               full_name="Pat Platform", password=PASSWORD)
+        factories.platform_admin(db.session, email="pat@platform.example.com", full_name="Pat Platform",
+                                 password=PASSWORD)
         db.session.commit()
         db.session.remove()
     return "pat@platform.example.com"
@@ -33,10 +33,7 @@ def test_onboard_client_invite_admin_create_key_call_api(browser, live_app, live
                                                         record_property):
     started = time.monotonic()
     page = browser.new_context().new_page()
-    page.goto(live_server + "/login")
-    page.get_by_label("E-mail").fill(platform_admin)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server + "/login", platform_admin, PASSWORD)
     page.get_by_role("link", name="Onboard a client").click()
 
     # Step 1: identity and brand (HTMX swaps each step in place)
@@ -75,6 +72,8 @@ def test_onboard_client_invite_admin_create_key_call_api(browser, live_app, live
     admin_page.get_by_label("New password").fill("ngozi-strong-password")
     admin_page.get_by_label("Repeat password").fill("ngozi-strong-password")
     admin_page.get_by_role("button", name="Set password").click()
+    enrol(admin_page)  # an admin sets up two-factor before any admin page opens
+    admin_page.get_by_role("link", name="I have saved them, continue").click()
     admin_page.get_by_test_id("home-title").wait_for()
     assert admin_page.get_by_test_id("home-title").inner_text() == "Naira Now administration"
     admin_page.get_by_role("link", name="API keys").click()

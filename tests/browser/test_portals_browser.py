@@ -5,6 +5,7 @@ import pytest
 
 from caas import demo
 from caas.core.extensions import db
+from tests.browser.helpers import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -25,10 +26,7 @@ def demo_data(live_app, live_server):
 ])
 def test_each_role_logs_in_and_sees_its_home(page, live_server, demo_data, role, home_path, title):
     email, login_path = demo_data[role]
-    page.goto(live_server + login_path)
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(demo.PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server + login_path, email, demo.PASSWORD)  # the admins type their code too
     page.wait_for_url(live_server + home_path)
     assert page.get_by_test_id("home-title").inner_text() == title
     assert role.replace(" ", "_") in page.get_by_test_id("whoami").inner_text().replace(" ", "_")

@@ -12,7 +12,7 @@ from caas.core import clock, tenant
 from caas.tenancy import invitations
 from caas.tenancy.sessions import UserSession
 from tests import factories
-from tests.helpers import get, login, post_form
+from tests.helpers import get, login, post_form, second_factor
 
 COOKIE = "__Host-caas_session"
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=timezone.utc)
@@ -95,7 +95,9 @@ def test_a_password_change_ends_the_other_sessions(app, db, admin):
     token = invitations.issue_token(invitation)
     db.commit()
     changed = post_form(laptop, f"/reset/{token}", {"password": "a-brand-new-passphrase", "confirm": "a-brand-new-passphrase"})
-    assert changed.status_code == 302
+    assert changed.status_code == 302 and changed.headers["Location"] == "/login/code"  # a reset skips no factor
+    assert get(phone, "/admin/").status_code == 302  # the new password has ended it already
+    assert second_factor(laptop, changed).status_code == 302
     assert get(laptop, "/admin/").status_code == 200  # the session that changed it is a new one
     assert get(phone, "/admin/").status_code == 302
     reasons = sorted(r.end_reason or "open" for r in open_sessions(db, admin.id))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from tests import factories
-from tests.helpers import BASE
+from tests.helpers import BASE, login
 from tests.security.world import TenantWorld
 
 # URL parameter → which of the tenant's objects to put there (``TenantWorld.ids`` keys; several
@@ -78,9 +78,7 @@ def csrf_of(client, path: str) -> str | None:
 
 def logged_in(app, email: str, login_path: str) -> object:
     client = app.test_client()
-    token = csrf_of(client, login_path)
-    answer = client.post(login_path, data={"email": email, "password": factories.PASSWORD, "csrf_token": token},
-                         base_url=BASE, headers={"Referer": BASE + login_path})
+    answer = login(client, email, factories.PASSWORD, login_path)  # with the second factor where it is on
     assert answer.status_code == 302, f"{email} could not log in at {login_path}: {answer.status_code}"
     return client
 
