@@ -11,6 +11,7 @@ Procfile runs them, and closed-loop virtual users in threads doing what people d
   workers).
 
     python -m bench load                (60 s; --duration 10 for a smoke run; --help for the rest)
+    python -m bench load --profile DIR  (one worker, one thread, a cProfile per group: bench/_profile.py)
 
 It prints requests per second, p50/p95/p99 per endpoint group and for pages and API calls, the
 error rate, the job lag (an application's submission committed -> its scoring job finished, from
@@ -49,7 +50,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-from bench._http import BIN, ROOT, flush_redis, free_port, owner_dsn, prepare, wait_until_up
+from bench._http import BIN, ROOT, drop_database, flush_redis, free_port, owner_dsn, prepare, services, wait_until_up
 
 DATABASE = "caas_bench_load"
 REDIS_DB = 14
@@ -715,12 +716,14 @@ def start_job_workers(env: dict, count: int) -> dict[str, subprocess.Popen]:
     return made
 
 
-def start_gunicorn(env: dict, workers: int, threads: int) -> tuple[subprocess.Popen, int]:
+def start_gunicorn(env: dict, workers: int, threads: int, profile: Path | None = None) -> tuple[subprocess.Popen, int]:
     port = free_port()
+    extra = {"BENCH_PROFILE_DIR": str(profile), "GUNICORN_MAX_REQUESTS": "0"} if profile else {}
     server = subprocess.Popen(
-        [str(BIN / "gunicorn"), "-c", "deploy/gunicorn.conf.py", "app:create_app()"], cwd=ROOT,
+        [str(BIN / "gunicorn"), "-c", "deploy/gunicorn.conf.py",
+         "bench._profile:profiled_app()" if profile else "app:create_app()"], cwd=ROOT,
         env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(workers),
-             "GUNICORN_THREADS": str(threads)},
+             "GUNICORN_THREADS": str(threads), **extra},
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # the access log goes to stdout, as in production
     wait_until_up(port, timeout=60)
     return server, port
@@ -829,8 +832,14 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=4, help="gthread threads per worker (default 4, as deploy/)")
     parser.add_argument("--job-workers", type=int, default=1, help="RQ workers on every queue (default 1), "
                                                                    "besides the scheduler")
+    parser.add_argument("--profile", type=Path, metavar="DIR",
+                        help="profile instead: one worker, one thread, cProfile per group into DIR (bench/_profile.py)")
     parser.add_argument("--drain", type=float, default=60, help="seconds to wait for the queues after the load")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.profile:
+        args.workers = args.threads = 1
+        args.profile = args.profile.resolve()
+    return args
 
 
 def main(argv: list[str]) -> int:
@@ -838,8 +847,16 @@ def main(argv: list[str]) -> int:
     print(f"load average before the run: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; the machine is shared, "
           f"so the figures are noisy", flush=True)
     # Every virtual user logs in from 127.0.0.1: the per-IP throttle would stop the set-up, not the load.
-    env, _services = prepare(DATABASE, redis_db=REDIS_DB, LOGIN_RATE_LIMIT="100000 per minute",
-                             ACCOUNT_LOGIN_RATE_LIMIT="100000 per minute")
+    limits = {"LOGIN_RATE_LIMIT": "100000 per minute", "ACCOUNT_LOGIN_RATE_LIMIT": "100000 per minute"}
+    try:
+        env, _services = prepare(DATABASE, redis_db=REDIS_DB, **limits)
+    except subprocess.CalledProcessError:
+        # An earlier run's database whose migration history has since changed: it holds nothing
+        # a run needs (each run makes its own tenants), so start it again.
+        print(f"flask setup-db failed on the existing {DATABASE}: dropping it and starting again", flush=True)
+        drop_database(services.resolve(DATABASE, probe_local=True, instance=ROOT / "instance" / "bench",
+                                       redis_db=REDIS_DB).database_url, DATABASE)
+        env, _services = prepare(DATABASE, redis_db=REDIS_DB, **limits)
     flush_redis(env["REDIS_URL"])
     run = uuid.uuid4().hex[:8]
     made = subprocess.run([sys.executable, "-m", "bench.load", "set-up", run, str(args.clients)], cwd=ROOT, env=env,
@@ -853,12 +870,14 @@ def main(argv: list[str]) -> int:
           flush=True)
     flush_redis(env["REDIS_URL"])  # the set-up's event jobs: the load's workers start from empty queues
     job_procs = start_job_workers(env, args.job_workers)
-    server, port = start_gunicorn(env, args.workers, args.threads)
+    server, port = start_gunicorn(env, args.workers, args.threads, args.profile)
     failed = False
     try:
         people = personas(port, data, args.clients)
         check_admin_pages(people)
-        print(f"gunicorn: {args.workers} gthread workers x {args.threads} threads (deploy/gunicorn.conf.py); "
+        print(f"gunicorn: {args.workers} gthread workers x {args.threads} threads (deploy/gunicorn.conf.py; a worker "
+              f"is recycled after {os.environ.get('GUNICORN_MAX_REQUESTS', '2000')} requests, set "
+              f"GUNICORN_MAX_REQUESTS to change it); "
               f"{args.job_workers} RQ worker(s) + the scheduler; {args.clients} virtual-user threads, closed loop, "
               f"no think time", flush=True)
         drive(people, args.warm_up)
@@ -934,6 +953,10 @@ def main(argv: list[str]) -> int:
                "cpu_ms_per_request": round(per_request_ms, 2),
                "workers": args.workers, "threads": args.threads, "clients": args.clients,
                "passed": all(c[3] == "PASS" for c in checks)}
+    if args.profile:
+        from bench._profile import report
+
+        report(args.profile)
     print(json.dumps(figures))
     return 1 if failed else 0
 
