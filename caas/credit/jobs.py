@@ -5,6 +5,7 @@ import logging
 import uuid
 
 from rq import get_current_job
+from sqlalchemy import select
 
 from caas.core.extensions import db
 from caas.credit import applications, scoring
@@ -16,7 +17,9 @@ log = logging.getLogger(__name__)
 def score_application(application_id: str) -> str:
     """Screen and score one application (see caas.credit.scoring). RQ retries it with backoff;
     after the last failure the application becomes `scoring_failed`, which admins can retry."""
-    application = db.session.get(Application, uuid.UUID(application_id))
+    # Locked: two deliveries of this job at once must not both start the screening.
+    application = db.session.scalar(select(Application).where(Application.id == uuid.UUID(application_id))
+                                    .with_for_update(of=Application).execution_options(populate_existing=True))
     if application is not None and application.status == S.submitted:
         # Committed on its own, so the borrower sees screening while the checks run and retry.
         applications.transition(db.session, application, S.screening, "screening started")

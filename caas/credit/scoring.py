@@ -81,11 +81,13 @@ REFER_WHY = {"SANCTIONS_POSSIBLE_MATCH": "a possible sanctions match",
 
 
 def score(session: Session, application_id: uuid.UUID, today: date | None = None) -> str:
-    """Decide one application. Returns the resulting status."""
+    """Decide one application. Returns the resulting status. Holds the application's row lock until
+    the caller commits, so a second run at once waits and then finds the decision made."""
     from caas.credit import scorecard_adapter
 
     today = today or date.today()
-    application = session.get(Application, application_id)
+    application = session.scalar(select(Application).where(Application.id == application_id)
+                                 .with_for_update(of=Application).execution_options(populate_existing=True))
     if application is None:
         return "missing"
     if application.status == S.submitted:

@@ -66,6 +66,8 @@ WITH dpd AS (
 SELECT (SELECT count(*) FROM dpd), (SELECT count(*) FROM history)
 """)
 
+SERIALISE = text("SELECT pg_advisory_xact_lock(hashtext(:key))")
+
 # Each marking step returns (loan id, borrower, instalment number, due date, amount) for the notices
 # and events written below.
 REMIND = text("""
@@ -196,6 +198,10 @@ def service_tenant(session: Session, on: date) -> Report:
     """One tenant's loans (the tenant is in scope). Does not commit."""
     report = Report(on)
     client_id = tenant.current_client_id()
+    # Two runs at once (a duplicate delivery of the daily job) queue up here per tenant until the
+    # first commits; the second then finds every step marked. Without it both computed the same
+    # days past due from one snapshot and each wrote the bucket change to history.
+    session.execute(SERIALISE, {"key": f"servicing:{client_id}"})
     report.loans, report.bucket_changes = session.execute(DPD, {"on": on}).one()
     reminded = session.execute(REMIND, {"on": on}).all()
     report.reminders = _emit(session, tenant.current_client_id(), "credit.repayment.due", reminded,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import uuid
 
 from flask import current_app, render_template
+from sqlalchemy import select
 
 from caas.core.extensions import db
 from caas.events import mail
@@ -13,7 +14,9 @@ from caas.tenancy.models import Invitation, Role
 
 def send_invitation(invitation_id: str) -> str:
     """E-mail the invitation link. A second run after a successful send does nothing."""
-    invitation = db.session.get(Invitation, uuid.UUID(invitation_id))
+    # Locked until the commit after sending: a second delivery at once waits, then finds it sent.
+    invitation = db.session.scalar(select(Invitation).where(Invitation.id == uuid.UUID(invitation_id))
+                                   .with_for_update(of=Invitation))
     if invitation is None:
         return "missing"
     if invitation.sent_at is not None or invitation.used_at is not None:
