@@ -38,7 +38,7 @@ def billing_home():
     elif form.validate_on_submit():
         try:
             period = Period.parse(form.period.data)
-            jobs.queue_run(db.session, period, form.client.data.strip() or None)
+            jobs.queue_run(db.session, period, (form.client.data or "").strip() or None)
             db.session.commit()
         except DomainError as exc:
             db.session.rollback()

@@ -137,7 +137,10 @@ def client_detail(client_id: uuid.UUID):
 @platform_only
 def client_status(client_id: uuid.UUID):
     form = StatusForm()
-    wanted = Status(request.form.get("status", "suspended"))
+    try:
+        wanted = Status(request.form.get("status", "suspended"))
+    except ValueError:
+        abort(400)  # the buttons post one of the statuses; anything else is not from our page
     if not form.validate_on_submit():
         flash("Give a reason for the change.", "error")
         return redirect(url_for("admin.client_detail", client_id=client_id))

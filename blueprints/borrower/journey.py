@@ -186,6 +186,11 @@ def _step_context(application, step, form):
                 missing_consents=consents.missing(db.session, current_user.id), confirm=ConfirmForm())
 
 
+def _reachable(application, step: str) -> str:
+    """The later steps show (and act on) the terms, so before the terms are set only they are open."""
+    return step if step == "terms" or application.amount_minor is not None else "terms"
+
+
 @bp.route("/applications/<uuid:application_id>/edit")
 def application_edit(application_id: uuid.UUID):
     application = _mine(application_id)
@@ -194,6 +199,7 @@ def application_edit(application_id: uuid.UUID):
     step = request.args.get("step", "terms")
     if step not in STEPS:
         abort(404)
+    step = _reachable(application, step)
     policy = applications.policy_for(db.session, g.client.id)
     form = _terms_form(policy, application, formdata=False) if step == "terms" else \
         (IncomeForm(formdata=None) if step == "income" else ConfirmForm())
@@ -208,6 +214,8 @@ def application_step(application_id: uuid.UUID, step: str):
         abort(404)
     if application.status != S.draft:
         return redirect(url_for("borrower.application_status", application_id=application.id))
+    if _reachable(application, step) != step:
+        return redirect_after_post(url_for("borrower.application_edit", application_id=application.id))
     policy = applications.policy_for(db.session, g.client.id)
     form = _terms_form(policy, application) if step == "terms" else (IncomeForm() if step == "income" else ConfirmForm())
     if form.validate_on_submit():

@@ -9,8 +9,10 @@ from sqlalchemy import select
 from caas.billing import run
 from caas.billing.models import BillingRun
 from caas.billing.periods import Period
+from caas.core.errors import DomainError
 from caas.core.extensions import db
 from caas.events.outbox import enqueue_job
+from caas.tenancy.models import Client
 
 RUN_FUNC = "caas.billing.jobs.run_billing"
 
@@ -43,8 +45,12 @@ def schedule_monthly(now: datetime | None = None) -> str:
 
 
 def queue_run(session, period: Period, client_slug: str | None = None) -> None:  # noqa: ANN001
-    """An admin asked for a run: queued after commit through the outbox (same deterministic id)."""
+    """An admin asked for a run: queued after commit through the outbox (same deterministic id).
+    A slug no client has is refused here, as the run itself would refuse it (and it goes into the
+    job id, which takes only a slug's characters)."""
     period.require_over(datetime.now(timezone.utc))
+    if client_slug and session.scalar(select(Client.id).where(Client.slug == client_slug)) is None:
+        raise DomainError("unknown_client", "No client has this slug.", "client")
     suffix = f"-{client_slug}" if client_slug else ""
     enqueue_job(session, RUN_FUNC, queue="billing", args=[str(period), client_slug], job_id=f"{job_id(period)}{suffix}"[:200],
                 timeout=1800)

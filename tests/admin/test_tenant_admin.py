@@ -10,7 +10,7 @@ from sqlalchemy import select, text
 
 from caas.core import tenant
 from caas.tenancy import apikeys, operations
-from caas.tenancy.models import ApiKey, CreditPolicy, Status
+from caas.tenancy.models import ApiKey, Client, CreditPolicy, Status
 from tests import factories
 from tests.helpers import BASE, field_errors, get, login, post_form
 
@@ -122,6 +122,22 @@ def test_suspending_a_client_blocks_its_keys_and_portal_and_is_audited(client, d
     with tenant.tenant_scope(c.id, db):
         row = db.execute(text("SELECT before, after FROM audit_log WHERE action = 'client.suspend'")).one()
     assert row.before == {"status": "active"} and row.after == {"status": "suspended", "reason": "unpaid invoices"}
+
+
+def test_a_status_no_button_posts_is_refused_and_changes_nothing(client, db):
+    """Found by the form fuzz: an unknown status (or an empty one) was read before the form was
+    checked and raised (500). It is a 400 now, and the client stays as it was."""
+    c = factories.client(db)
+    platform = factories.platform_admin(db)
+    db.commit()
+    login(client, platform.email, factories.PASSWORD)
+    for status in ("", "deleted", "ACTIVE"):
+        response = post_form(client, f"/admin/clients/{c.id}/status", {"status": status, "reason": "fuzz"},
+                             token_from=f"/admin/clients/{c.id}")
+        assert response.status_code == 400
+    with tenant.tenant_scope(c.id, db):
+        assert db.get(Client, c.id, populate_existing=True).status.value == "active"
+        assert db.execute(text("SELECT count(*) FROM audit_log WHERE action IN ('client.suspend', 'client.activate')")).scalar() == 0
 
 
 def test_policy_is_validated_at_the_field_and_changes_are_audited(client, db):

@@ -106,6 +106,14 @@ def test_a_platform_admin_queues_a_run_issues_records_payment_and_voids(client, 
         == "billing-2026-09"
     home = get(client, "/admin/billing").get_data(as_text=True)
     assert 'data-testid="billing-runs"' in home and "drafts to review" in home
+    # Found by the form fuzz (500s): the client field left out, and a slug no client has (it went
+    # into the job id, which refused its characters).
+    assert post_form(client, "/admin/billing", {"period": "2026-08"}).status_code == 302
+    unknown = post_form(client, "/admin/billing", {"period": "2026-07", "client": "nobody\u00e9\x80"})
+    assert unknown.status_code == 422
+    assert field_errors(unknown.get_data(as_text=True)) == {"client": ["No client has this slug."]}
+    assert db.scalars(select(OutboxMessage.job_id).where(OutboxMessage.func == "caas.billing.jobs.run_billing")
+                      .order_by(OutboxMessage.job_id)).all() == ["billing-2026-08", "billing-2026-09"]
 
     detail_url = f"/admin/billing/invoices/{billed['invoice_b']}"
     assert post_form(client, f"{detail_url}/issue", {}, token_from=detail_url).status_code == 302

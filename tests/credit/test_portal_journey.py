@@ -186,3 +186,22 @@ def test_another_borrowers_application_is_404(client, db, borrower_session):
     db.commit()
     assert get(client, f"/c/journey/applications/{theirs.id}").status_code == 404
     assert get(client, f"/c/journey/applications/{theirs.id}/edit").status_code == 404
+
+
+def test_the_later_steps_wait_for_the_terms(client, db, borrower_session):
+    """Found by the form fuzz: the review step of a draft without terms formatted a missing amount
+    (a 500 on GET ?step=review, and on a refused POST of review or income). Until the terms are
+    set, only the terms step opens, and a later step's POST changes nothing."""
+    c, b = borrower_session
+    edit_url = post_form(client, "/c/journey/apply", {}, token_from="/c/journey/").headers["Location"]
+    app_id = edit_url.split("/")[-2]
+    for step in ("income", "review"):
+        page = get(client, f"{edit_url}?step={step}")
+        assert page.status_code == 200 and 'data-testid="apply-step">Amount and term<' in page.get_data(as_text=True)
+        posted = post_form(client, f"/c/journey/applications/{app_id}/step/{step}", {"income_confirmed": "y"},
+                           token_from=edit_url)
+        assert posted.status_code == 302 and posted.headers["Location"] == edit_url
+    with tenant.tenant_scope(c.id, db):
+        application = db.get(Application, __import__("uuid").UUID(app_id))
+        db.refresh(application)
+        assert application.status == ApplicationStatus.draft and application.income_confirmed is False
