@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 import pytest
 import yaml
+from sqlalchemy import text
 from flask.cli import ScriptInfo
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -303,12 +304,13 @@ def test_post_fork_drops_the_pool_inherited_from_the_master(found_services):
 def test_pool_settings_come_from_the_environment():
     from config import Config, engine_options
 
+    custom_plans = "-c plan_cache_mode=force_custom_plan"
     assert engine_options({}) == {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10, "pool_timeout": 30.0,
-                                  "pool_recycle": -1, "connect_args": {"connect_timeout": 3}}
+                                  "pool_recycle": -1, "connect_args": {"connect_timeout": 3, "options": custom_plans}}
     tuned = engine_options({"DB_POOL_SIZE": "20", "DB_MAX_OVERFLOW": "0", "DB_POOL_TIMEOUT": "5",
                             "DB_POOL_RECYCLE": "1800", "DB_CONNECT_TIMEOUT": "10"})
     assert (tuned["pool_size"], tuned["max_overflow"], tuned["pool_timeout"], tuned["pool_recycle"],
-            tuned["connect_args"]) == (20, 0, 5.0, 1800, {"connect_timeout": 10})
+            tuned["connect_args"]) == (20, 0, 5.0, 1800, {"connect_timeout": 10, "options": custom_plans})
     assert Config.SQLALCHEMY_ENGINE_OPTIONS["pool_pre_ping"] is True
 
 
@@ -322,6 +324,9 @@ def test_the_app_applies_the_pool_settings(found_services):
                       "SQLALCHEMY_ENGINE_OPTIONS": engine_options({"DB_POOL_SIZE": "3", "DB_MAX_OVERFLOW": "1"})})
     with web.app_context():
         assert (db.engine.pool.size(), db.engine.pool._max_overflow) == (3, 1)
+        # Every execution planned with its values: a generic plan cannot see the RLS tenant or provider.
+        assert db.session.execute(text("SHOW plan_cache_mode")).scalar() == "force_custom_plan"
+        db.session.rollback()
         db.engine.dispose()
 
 
