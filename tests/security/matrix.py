@@ -56,6 +56,14 @@ NOT_REQUESTED = {"static", "auth.logout"}  # no tenant data; logging out would e
 # reaches its object lookup (and would act, were the lookup not scoped).
 POST_FIELDS = {"note": "isolation probe", "outcome": "decline", "kind": "contact", "reason": "isolation probe",
                "plan": "holiday", "periods": "1", "consent": "y", "mode": "live", "name": "probe"}
+# Writes a read may legitimately make, each for a reason (test_get_is_safe.py; the form fuzz allows
+# them in a refused submission too).
+READS_THAT_WRITE = {
+    "audit_log": "audited reads (platform access, document downloads)",
+    "api_keys": "an API call marks its key as used",
+    "usage_events": "API calls are metered for billing",
+    "user_sessions": "a signed-in request keeps its session alive",
+}
 REFUSED = {401, 403, 404}
 LOGIN_PATH = re.compile(r"^(/c/[^/]+)?/login$")
 CSRF = re.compile(r'name="csrf-token" content="([^"]+)"|name="csrf_token" type="hidden" value="([^"]+)"')

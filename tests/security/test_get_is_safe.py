@@ -19,14 +19,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from tests.security.matrix import rules, send, urls
-
-READS_THAT_WRITE = {
-    "audit_log": "audited reads (platform access, document downloads)",
-    "api_keys": "an API call marks its key as used",
-    "usage_events": "API calls are metered for billing",
-    "user_sessions": "a signed-in request keeps its session alive",
-}
+from tests.security.matrix import READS_THAT_WRITE, rules, send, urls
 
 
 @pytest.fixture(scope="module")

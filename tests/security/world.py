@@ -96,13 +96,7 @@ def build_tenant(db, label: str, name: str) -> TenantWorld:
             borrower.email = world.borrower_email = f"{name.lower()}.borrower@{slug}.example.com"
             borrower.full_name = world.borrower_name = borrower_name
             world.borrower_id = borrower.id
-            loan = acceptance.accept(db, factories.SYSTEM, application_id=opened.application_id, bid_id=won.id,
-                                     typed_name=borrower_name, consent=True, agreement_sha256=None, channel="portal",
-                                     ip_address=None, now=NOW, borrower_id=borrower.id)
-            db.commit()
-            payout = payouts.for_loan(db, loan.id)
-            payouts.process(db, payout.id, service.router(), NOW)
-            db.commit()
+            loan, payout = accept_and_pay_out(db, opened.application_id, won.id, borrower_name, borrower.id)
         ids["loan_id"] = loan.id
         ids["payout_id"] = payout.id
         ids["bid_id"] = won.id
@@ -195,6 +189,20 @@ def build_tenant(db, label: str, name: str) -> TenantWorld:
         ids["invoice_id"] = _issued_invoice(db, client)
         db.commit()
     return world
+
+
+def accept_and_pay_out(db, application_id: uuid.UUID, bid_id: uuid.UUID, typed_name: str,
+                       borrower_id: uuid.UUID):
+    """The borrower accepts the bid and the payout runs through the sandbox (under the tenant's
+    scope; committed). Returns (loan, payout)."""
+    loan = acceptance.accept(db, factories.SYSTEM, application_id=application_id, bid_id=bid_id, typed_name=typed_name,
+                             consent=True, agreement_sha256=None, channel="portal", ip_address=None, now=NOW,
+                             borrower_id=borrower_id)
+    db.commit()
+    payout = payouts.for_loan(db, loan.id)
+    payouts.process(db, payout.id, service.router(), NOW)
+    db.commit()
+    return loan, payout
 
 
 def _latest_notification(db, user_id: uuid.UUID) -> uuid.UUID:
