@@ -46,6 +46,14 @@ from caas.tenancy.models import Client
 LATE_OVERLAP = timedelta(days=7)
 
 _LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:key))")
+# Runs of the period that started before this one and still say "running" once this one holds the
+# period's lock: a live run holds that lock until it records its end, so these died (a SIGKILLed
+# worker) and will never record one.
+_ABANDON = text("""
+UPDATE billing_runs SET status = 'abandoned', finished_at = now(),
+       error = 'The process running it ended without finishing; a later run of the period took over.'
+WHERE period = :period AND status = 'running' AND id <> :run_id AND started_at <= :started_at
+""")
 _MODE = text("SELECT set_config('app.billing_run', 'on', true), set_config('TimeZone', 'UTC', true)")
 
 _NETWORK = text("""
@@ -225,6 +233,8 @@ def bill_period(session: Session, period: Period, run: BillingRun, *, client: Cl
     client_param = str(client.id) if client else None
     with tenant.all_tenants_scope(session):
         session.execute(_LOCK, {"key": f"billing:{period}"})
+        if run.id is not None:
+            session.execute(_ABANDON, {"period": str(period), "run_id": run.id, "started_at": run.started_at})
         record_network_access(session, period, client)
         params = {"start": period.starts_at, "end": period.ends_at, "client": client_param}
         rows = [(r.client_id, str(period), r.metric, r.currency, r.quantity, r.base)
