@@ -18,19 +18,29 @@ from caas.core import jobs
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def process_env(app, *, drop: tuple[str, ...] = (), **overrides: str) -> dict[str, str]:
+    """The environment of a web or worker process of the app under test: its database and Redis,
+    the test configuration, without ``drop``, with ``overrides`` (another REDIS_URL, gateways...)."""
+    cfg = app.config
+    env = {k: v for k, v in os.environ.items() if k not in ("APP_DATABASE_URL", *drop)}
+    env.update(
+        CAAS_ENV="testing", FLASK_APP="app.py", PYTHONPATH=str(ROOT), LOG_LEVEL="WARNING",
+        DATABASE_URL=cfg["DATABASE_URL"], REDIS_URL=cfg["REDIS_URL"], RQ_QUEUE_PREFIX=cfg["RQ_QUEUE_PREFIX"],
+        DB_APP_ROLE=cfg["DB_APP_ROLE"], DB_APP_PASSWORD=cfg["DB_APP_PASSWORD"],
+        MAIL_DIR=cfg["MAIL_DIR"], UPLOAD_DIR=cfg["UPLOAD_DIR"], RATELIMIT_KEY_PREFIX=cfg["RATELIMIT_KEY_PREFIX"],
+        # The tests speak plain http on loopback, where a client keeps no Secure cookie.
+        SESSION_COOKIE_SECURE="false")
+    env.update(overrides)
+    return env
+
+
 class WorkerProcesses:
     """`flask worker -q <queues> --no-cron` subprocesses configured like the app under test;
     ``extra_env`` adds what the workers need beyond it (gateways, timeouts)."""
 
     def __init__(self, app, log_dir: Path, queues: tuple[str, ...], extra_env: dict[str, str] | None = None,
                  drop_env: tuple[str, ...] = ()):
-        cfg = app.config
-        self.env = {k: v for k, v in os.environ.items() if k not in ("APP_DATABASE_URL", *drop_env)}
-        self.env.update(
-            CAAS_ENV="testing", FLASK_APP="app.py", PYTHONPATH=str(ROOT), LOG_LEVEL="WARNING",
-            DATABASE_URL=cfg["DATABASE_URL"], REDIS_URL=cfg["REDIS_URL"], RQ_QUEUE_PREFIX=cfg["RQ_QUEUE_PREFIX"],
-            DB_APP_ROLE=cfg["DB_APP_ROLE"], DB_APP_PASSWORD=cfg["DB_APP_PASSWORD"],
-            MAIL_DIR=cfg["MAIL_DIR"], UPLOAD_DIR=cfg["UPLOAD_DIR"], **(extra_env or {}))
+        self.env = process_env(app, drop=drop_env, **(extra_env or {}))
         self.queues = queues
         self.log_dir = log_dir
         self.live: list[subprocess.Popen] = []

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.worker_procs import wait_for
+from tests.worker_procs import process_env, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
@@ -114,19 +114,9 @@ class PostgresCluster:
 
 
 def app_env(app, **overrides: str) -> dict[str, str]:
-    """The environment of a web or worker process of the app under test: its database and Redis,
-    the test configuration, and ``overrides`` (another REDIS_URL or DATABASE_URL)."""
-    cfg = app.config
-    env = {k: v for k, v in os.environ.items() if k not in ("APP_DATABASE_URL", "PAYMENT_GATEWAYS", "PAYMENT_ROUTES")}
-    env.update(
-        CAAS_ENV="testing", FLASK_APP="app.py", PYTHONPATH=str(ROOT), LOG_LEVEL="WARNING",
-        DATABASE_URL=cfg["DATABASE_URL"], REDIS_URL=cfg["REDIS_URL"], RQ_QUEUE_PREFIX=cfg["RQ_QUEUE_PREFIX"],
-        DB_APP_ROLE=cfg["DB_APP_ROLE"], DB_APP_PASSWORD=cfg["DB_APP_PASSWORD"],
-        MAIL_DIR=cfg["MAIL_DIR"], UPLOAD_DIR=cfg["UPLOAD_DIR"], RATELIMIT_KEY_PREFIX=cfg["RATELIMIT_KEY_PREFIX"],
-        # The tests speak plain http on loopback, where a client keeps no Secure cookie.
-        SESSION_COOKIE_SECURE="false")
-    env.update(overrides)
-    return env
+    """A web or worker process's environment (tests.worker_procs.process_env) without the in-process
+    gateway settings, plus ``overrides`` (another REDIS_URL or DATABASE_URL)."""
+    return process_env(app, drop=("PAYMENT_GATEWAYS", "PAYMENT_ROUTES"), **overrides)
 
 
 def flask(env: dict[str, str], *args: str, timeout: float = 120) -> str:
