@@ -153,6 +153,22 @@ def register_errorhandlers(app: Flask) -> None:
                                         "We cannot reach our database right now. Please try again in a minute.")
         return response, status, {"Retry-After": "30"}
 
+    @app.teardown_appcontext
+    def _discard_a_dead_session(exc):
+        """Ends the request's database session before Flask-SQLAlchemy's own teardown (registered
+        earlier, so run later). When PostgreSQL ended the connection after the answer was made (a
+        restart), the ROLLBACK of that close raised out of the app as an empty 500 in place of the
+        answer. The dead session is thrown away instead; pre-ping replaces pooled connections."""
+        try:
+            db.session.remove()
+        except DBAPIError as error:
+            log.warning("database connection lost while ending the request: %s", type(error.orig).__name__)
+            try:
+                db.session.registry().invalidate()  # drop its connections, not back to the pool
+            except DBAPIError:
+                pass
+            db.session.registry.clear()
+
     @app.errorhandler(Exception)
     def _unexpected(exc):
         if isinstance(exc, DBAPIError) and exc.connection_invalidated:

@@ -88,6 +88,36 @@ def test_a_signed_in_visitor_gets_the_503_page_too_when_the_database_is_down(bro
     assert api.status_code == 503 and api.get_json()["error"]["code"] == "service_unavailable"
 
 
+def test_a_connection_the_server_ends_after_the_answer_is_made_does_not_turn_it_into_a_500(found_services):
+    """PostgreSQL restarted just after a view's last query: the answer was ready, and the ROLLBACK
+    of the teardown raised out of the app (gunicorn sent an empty 500). The answer stands, and the
+    next request gets a working connection."""
+    from sqlalchemy import text
+
+    from app import create_app
+    from caas.core.extensions import db
+
+    app = create_app(make_config(found_services))
+
+    @app.route("/_test/server-ends-my-connection")
+    def server_ends_my_connection():
+        # Another connection ends this one's backend, as a restart ('terminating connection due
+        # to administrator command') does, while this request's transaction is open.
+        pid = db.session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with db.engine.connect() as other:
+            assert other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
+        return "made"
+
+    browser = app.test_client()
+    first = browser.get("/_test/server-ends-my-connection", base_url="https://localhost")
+    assert (first.status_code, first.get_data(as_text=True)) == (200, "made")
+    assert browser.get("/healthz", base_url="https://localhost").status_code == 200
+    with app.app_context():
+        assert db.session.execute(text("SELECT 1")).scalar_one() == 1
+        db.session.remove()
+        db.engine.dispose()
+
+
 def test_unexpected_error_is_a_500_page_without_internals(client):
     response = get(client, "/_test/boom")
     body = response.get_data(as_text=True)
