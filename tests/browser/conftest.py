@@ -41,6 +41,18 @@ def live_server(live_app, owner):
     truncate_all(owner)
 
 
+@pytest.fixture(scope="module")
+def demo_client(live_app, live_server):
+    """The demo data (caas.demo) committed for the live server; the demo client's slug."""
+    from caas import demo
+    from caas.core.extensions import db
+
+    with live_app.app_context():
+        demo.load()
+        db.session.remove()
+    return "demo"
+
+
 def truncate_all(owner) -> None:
     """Remove what the live server committed. TRUNCATE is not a row DELETE, so the audit log's
     append-only trigger does not fire; only the owner may do this."""

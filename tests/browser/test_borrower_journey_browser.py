@@ -6,19 +6,9 @@ import re
 
 import pytest
 
-from caas import demo
 from caas.core import worker
-from caas.core.extensions import db
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def demo_client(live_app, live_server):
-    with live_app.app_context():
-        demo.load()
-        db.session.remove()
-    return "demo"
 
 
 def test_sign_up_profile_document_apply_and_watch_status(browser, live_app, live_server, demo_client, tmp_path):

@@ -8,19 +8,15 @@ from caas import demo
 from tests.browser import helpers
 from tests.browser.test_borrower_journey_browser import consent_and_review
 from caas.core import worker
-from caas.core.extensions import db
 from caas.credit import identity
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def demo_client(live_app, live_server):
-    with live_app.app_context():
-        demo.load()
-        db.session.remove()
+def demo_client(demo_client):
     identity.use(None)  # the sandbox, from the test configuration
-    return "demo"
+    return demo_client
 
 
 def log_in(page, url: str, email: str) -> None:

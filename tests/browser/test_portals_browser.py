@@ -4,17 +4,13 @@ from __future__ import annotations
 import pytest
 
 from caas import demo
-from caas.core.extensions import db
 from tests.browser.helpers import log_in
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def demo_data(live_app, live_server):
-    with live_app.app_context():
-        demo.load()
-        db.session.remove()
+def demo_data(demo_client):
     return {role: (email, path) for role, email, path in demo.LOGINS}
 
 
